@@ -1,0 +1,35 @@
+# The two commands of the README: `make book` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := book
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Trained models are cached beside the build, so `make clean` starts from nothing.
+export MNIST_COURSE_CACHE ?= $(CURDIR)/_build/.training_cache
+# TensorFlow's start-up chatter on stderr is not course content.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: book test clean
+
+$(VENV)/.requirements: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test-requirements: $(VENV)/.requirements requirements-test.txt
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+## book: build the site into _build/html, executing every notebook (cached)
+book: $(VENV)/.requirements
+	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
+
+## test: install what the tests need and run them all (builds the book)
+test: $(VENV)/.test-requirements
+	$(PY) -m pytest
+
+## clean: remove the built site, the execution cache and the training cache
+clean:
+	rm -rf _build

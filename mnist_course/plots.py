@@ -1,0 +1,275 @@
+"""The course's figures, in one consistent style.
+
+Each function returns a closed matplotlib Figure: a chapter glues it with
+``glue(name, fig, display=False)`` and places it with a caption, so nothing is
+shown twice and no figure leaks from one cell into the next.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import matplotlib
+
+import numpy as np
+
+# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
+TRAIN_COLOR = "#0072B2"
+TEST_COLOR = "#D55E00"
+ACCENT_COLOR = "#009E73"
+GREY = "#555555"
+
+STYLE = {
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "savefig.bbox": "tight",
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": False,
+    "image.cmap": "gray_r",
+    "legend.frameon": False,
+}
+
+
+@contextmanager
+def _figure(**kwargs):
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context(STYLE):
+        fig = plt.figure(**kwargs)
+        yield fig
+        plt.close(fig)
+
+
+def _digit_axes(ax, image, title=None, cmap="gray_r", **kwargs):
+    ax.imshow(image, cmap=cmap, **kwargs)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if title is not None:
+        ax.set_title(title, fontsize=9)
+
+
+def class_counts(y_train: np.ndarray, y_test: np.ndarray):
+    """Grouped bar chart: images of each digit in the training and the test set."""
+    digits = np.arange(10)
+    with _figure(figsize=(7.5, 3.2)) as fig:
+        ax = fig.add_subplot()
+        width = 0.4
+        for offset, labels, name, color in ((-width / 2, y_train, "training set", TRAIN_COLOR), (width / 2, y_test, "test set", TEST_COLOR)):
+            counts = np.bincount(labels, minlength=10)
+            bars = ax.bar(digits + offset, counts, width, label=name, color=color)
+            ax.bar_label(bars, fontsize=7, padding=1)
+        ax.set_xticks(digits)
+        ax.set_xlabel("digit")
+        ax.set_ylabel("number of images")
+        ax.legend(loc="upper center", ncols=2, bbox_to_anchor=(0.5, 1.12))
+    return fig
+
+
+def digit_grid(images, labels, *, rows=3, cols=10, titles=None):
+    """A grid of digits, each with its label (or the given titles) above it."""
+    n = min(rows * cols, len(images))
+    with _figure(figsize=(cols * 0.85, rows * 1.0)) as fig:
+        for i in range(n):
+            ax = fig.add_subplot(rows, cols, i + 1)
+            _digit_axes(ax, images[i], titles[i] if titles is not None else f"label {labels[i]}")
+        fig.tight_layout(pad=0.3)
+    return fig
+
+
+def mean_images(images, labels):
+    """The average image of each digit class."""
+    with _figure(figsize=(8.5, 1.3)) as fig:
+        for digit in range(10):
+            ax = fig.add_subplot(1, 10, digit + 1)
+            _digit_axes(ax, images[labels == digit].mean(axis=0), f"mean {digit}")
+        fig.tight_layout(pad=0.3)
+    return fig
+
+
+def pixel_histogram(images):
+    """How often each grey value 0..255 occurs, on a log scale (most pixels are 0)."""
+    counts = np.bincount(np.asarray(images).ravel(), minlength=256)
+    with _figure(figsize=(7, 2.6)) as fig:
+        ax = fig.add_subplot()
+        ax.bar(np.arange(256), counts, width=1.0, color=TRAIN_COLOR)
+        ax.set_yscale("log")
+        ax.set_xlim(-2, 257)
+        ax.set_xlabel("grey value (0 = white background, 255 = full ink)")
+        ax.set_ylabel("number of pixels (log)")
+    return fig
+
+
+def image_as_row(image):
+    """One digit, and the same 784 values unrolled row after row into one long line."""
+    with _figure(figsize=(9, 2.8)) as fig:
+        grid = fig.add_gridspec(2, 2, width_ratios=[1, 5], height_ratios=[3, 1])
+        ax = fig.add_subplot(grid[:, 0])
+        _digit_axes(ax, image, "28 x 28 image")
+        for r in (7, 14, 21):
+            ax.axhline(r - 0.5, color=ACCENT_COLOR, lw=0.6)
+        strip = fig.add_subplot(grid[0, 1])
+        flat = np.asarray(image).reshape(-1)
+        strip.imshow(flat.reshape(1, -1), aspect="auto", cmap="gray_r", interpolation="nearest")
+        strip.set_yticks([])
+        strip.set_xticks(np.arange(0, 785, 112))
+        strip.set_title("the same image as a row of 784 pixels (row 0, then row 1, ...)")
+        for r in range(1, 28):
+            strip.axvline(r * 28 - 0.5, color=ACCENT_COLOR, lw=0.3, alpha=0.6)
+        values = fig.add_subplot(grid[1, 1], sharex=strip)
+        values.plot(np.arange(784), flat, color=GREY, lw=0.7)
+        values.set_xlabel("position in the row of 784")
+        values.set_ylabel("value")
+    return fig
+
+
+def learning_curves(metrics: dict, *, train_key="", val_key="val_", val_name="validation", upto=None):
+    """Loss and accuracy per epoch, training against validation (or test) data.
+
+    ``metrics`` maps names like ``loss``/``accuracy`` (with ``train_key`` before
+    them) and ``val_loss``/``val_accuracy`` (``val_key``) to one value per epoch.
+    ``upto`` draws only the first epochs but keeps the axes of the whole run.
+    """
+    epochs_total = len(metrics[f"{train_key}loss"])
+    shown = epochs_total if upto is None else upto
+    x = np.arange(1, epochs_total + 1)
+    with _figure(figsize=(8, 2.9)) as fig:
+        for i, name in enumerate(("loss", "accuracy")):
+            ax = fig.add_subplot(1, 2, i + 1)
+            for key, label, color, marker in ((train_key, "training", TRAIN_COLOR, "o"), (val_key, val_name, TEST_COLOR, "s")):
+                values = np.asarray(metrics.get(f"{key}{name}", []), dtype=float)
+                if len(values):
+                    ax.plot(x[:shown], values[:shown], marker=marker, ms=4, color=color, label=label)
+                    lo, hi = np.nanmin(values), np.nanmax(values)
+                    ax.update_datalim([(1, lo), (epochs_total, hi)])
+            ax.autoscale_view()
+            ax.set_xlim(0.5, epochs_total + 0.5)
+            ax.set_xticks(x if epochs_total <= 15 else x[::2])
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(name)
+            ax.legend()
+        fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(cm: np.ndarray):
+    """A 10x10 confusion matrix: rows are true digits, columns predicted ones, counts written in."""
+    with _figure(figsize=(5.6, 4.8)) as fig:
+        ax = fig.add_subplot()
+        off_diagonal = cm.astype(float).copy()
+        np.fill_diagonal(off_diagonal, np.nan)
+        # Colour the mistakes only: the diagonal would swamp the scale.
+        ax.imshow(off_diagonal, cmap="Oranges")
+        for (i, j), count in np.ndenumerate(cm):
+            strong = i != j and count > np.nanmax(off_diagonal) * 0.6
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=7, color="white" if strong else "black", fontweight="bold" if i == j else None)
+        ax.set_xticks(range(10))
+        ax.set_yticks(range(10))
+        ax.set_xlabel("predicted digit")
+        ax.set_ylabel("true digit")
+        ax.spines[:].set_visible(False)
+    return fig
+
+
+def per_class_accuracy(accuracy: np.ndarray, overall: float):
+    """Accuracy of each digit class, with the overall accuracy as a line."""
+    with _figure(figsize=(7, 2.8)) as fig:
+        ax = fig.add_subplot()
+        bars = ax.bar(np.arange(10), accuracy * 100, color=TRAIN_COLOR)
+        ax.bar_label(bars, labels=[f"{a * 100:.1f}" for a in accuracy], fontsize=7, padding=1)
+        ax.axhline(overall * 100, color=TEST_COLOR, lw=1, ls="--", label=f"all digits: {overall * 100:.1f} %")
+        ax.set_ylim(max(0, accuracy.min() * 100 - 10), 100)
+        ax.set_xticks(range(10))
+        ax.set_xlabel("true digit")
+        ax.set_ylabel("test accuracy (%)")
+        ax.legend(loc="lower left")
+    return fig
+
+
+def misclassified_gallery(images, y_true, y_pred, confidence, *, rows=3, cols=8):
+    """Test digits the model got wrong: true label, prediction and the model's confidence."""
+    titles = [f"true {t}, said {p}\n{c * 100:.0f} % sure" for t, p, c in zip(y_true, y_pred, confidence)]
+    with _figure(figsize=(cols * 1.05, rows * 1.35)) as fig:
+        for i in range(min(rows * cols, len(images))):
+            ax = fig.add_subplot(rows, cols, i + 1)
+            _digit_axes(ax, images[i], titles[i])
+        fig.tight_layout(pad=0.3)
+    return fig
+
+
+def weight_templates(kernel: np.ndarray, *, titles=None, figsize=(8.5, 2.0)):
+    """The 784 weights into each of the 10 output units, shown as 28x28 images.
+
+    Red pixels push the unit's output up when inked, blue ones push it down;
+    one colour scale for all ten so they can be compared.
+    """
+    limit = float(np.abs(kernel).max()) or 1.0
+    with _figure(figsize=figsize) as fig:
+        for digit in range(10):
+            ax = fig.add_subplot(1, 10, digit + 1)
+            title = titles[digit] if titles is not None else f"unit {digit}"
+            _digit_axes(ax, kernel[:, digit].reshape(28, 28), title, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        fig.tight_layout(pad=0.2)
+    return fig
+
+
+def output_bars(outputs: dict, image=None, *, ylabel="output"):
+    """The 10 outputs of one or more models for one image, side by side as bar charts."""
+    n = len(outputs) + (image is not None)
+    with _figure(figsize=(3.0 * n, 2.6)) as fig:
+        position = 1
+        if image is not None:
+            ax = fig.add_subplot(1, n, 1)
+            _digit_axes(ax, image, "input image")
+            position = 2
+        for title, values in outputs.items():
+            ax = fig.add_subplot(1, n, position)
+            position += 1
+            ax.bar(np.arange(10), values, color=TRAIN_COLOR)
+            ax.set_xticks(range(10))
+            ax.set_xlabel("output unit (digit)")
+            ax.set_ylabel(ylabel)
+            ax.set_ylim(0, 1.05)
+            ax.set_title(f"{title}\nsum = {float(np.sum(values)):.2f}")
+        fig.tight_layout()
+    return fig
+
+
+def activation_functions(names=("sigmoid", "relu", "tanh", "linear")):
+    """The activation functions on z in [-5, 5]."""
+    z = np.linspace(-5, 5, 201)
+    functions = {
+        "sigmoid": 1 / (1 + np.exp(-z)),
+        "relu": np.maximum(z, 0),
+        "tanh": np.tanh(z),
+        "linear": z,
+    }
+    with _figure(figsize=(2.4 * len(names), 2.3)) as fig:
+        for i, name in enumerate(names):
+            ax = fig.add_subplot(1, len(names), i + 1)
+            ax.axhline(0, color="#bbbbbb", lw=0.6)
+            ax.axvline(0, color="#bbbbbb", lw=0.6)
+            ax.plot(z, functions[name], color=TRAIN_COLOR, lw=2)
+            ax.set_title(name)
+            ax.set_xlabel("z")
+        fig.tight_layout()
+    return fig
+
+
+def bar_comparison(labels, values, *, ylabel, fmt="{:.1f}", color=TRAIN_COLOR, ylim=None):
+    """A simple labelled bar chart comparing a few quantities."""
+    with _figure(figsize=(1.6 * len(labels) + 1.5, 2.8)) as fig:
+        ax = fig.add_subplot()
+        bars = ax.bar(range(len(labels)), values, color=color)
+        ax.bar_label(bars, labels=[fmt.format(v) for v in values], fontsize=8, padding=1)
+        ax.set_xticks(range(len(labels)))
+        ax.set_xticklabels(labels, fontsize=8)
+        ax.set_ylabel(ylabel)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+    return fig

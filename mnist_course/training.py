@@ -1,0 +1,317 @@
+"""Model builders and cached training.
+
+Every chapter trains through :func:`train`. A run is stored on disk under a key
+made of the model configuration, a fingerprint of the data, and the TensorFlow
+and Keras versions, so a chapter that needs a model another chapter trained
+(or a rebuild with nothing changed) loads it instead of training again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .data import data_fingerprint, flatten, load_mnist, scale
+
+__all__ = ["ModelConfig", "TrainedModel", "build_model", "prepare_data", "train", "cache_dir", "SEED_MODEL"]
+
+# Bump when the meaning of a stored run changes, so old caches are not reused.
+CACHE_FORMAT = 3
+PERMUTATION_SEED = 1234
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything that determines a training run (and so its cache key)."""
+
+    hidden: tuple[int, ...] = ()  # units of each hidden Dense layer
+    hidden_activation: str = "relu"
+    output_activation: str = "sigmoid"
+    dropout: float = 0.0  # dropout rate after each hidden layer
+    optimizer: str = "adam"
+    learning_rate: float = 0.001  # Adam's default
+    loss: str = "sparse_categorical_crossentropy"
+    epochs: int = 5
+    batch_size: int = 32
+    validation_split: float = 0.0  # fraction of the training set Keras holds out (the last rows)
+    scale_pixels: bool = True  # divide the grey values by 255
+    permute_pixels: bool = False  # shuffle the 784 pixel positions with one fixed permutation
+    seed: int = 0
+    track_epochs: bool = False  # keep weights and full train/test metrics after every epoch
+
+    def key(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> "ModelConfig":
+        return dataclasses.replace(self, **changes)
+
+
+# The model of the tutorial this course starts from: Dense(10, sigmoid), adam, 5 epochs, batch 32.
+SEED_MODEL = ModelConfig()
+
+
+@dataclass
+class TrainedModel:
+    """The outcome of a training run, as computed or as loaded from the cache."""
+
+    config: ModelConfig
+    history: dict[str, list[float]]  # what Keras' fit reported per epoch (running averages over the epoch)
+    epoch_seconds: list[float]
+    train_loss: float  # evaluated on the whole training set after the last epoch
+    train_accuracy: float
+    test_loss: float
+    test_accuracy: float
+    weights: list[np.ndarray]
+    params: int
+    log: list[str]
+    epoch_metrics: dict[str, list[float]] = field(default_factory=dict)  # with track_epochs
+    epoch_weights: list[list[np.ndarray]] = field(default_factory=list)  # with track_epochs
+    from_cache: bool = False
+
+    @property
+    def train_seconds(self) -> float:
+        return float(sum(self.epoch_seconds))
+
+    def keras_model(self):
+        """A compiled Keras model holding the trained weights."""
+        model = build_model(self.config)
+        model.set_weights(self.weights)
+        return model
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """The model's 10 outputs for each image of ``x`` (images as stored by MNIST)."""
+        inputs = _inputs(x, self.config)
+        return self.keras_model().predict(inputs, batch_size=1024, verbose=0)
+
+    def print_log(self) -> None:
+        note = " (loaded from the training cache; these lines were recorded when it trained)"
+        print(f"Training {describe(self.config)}{note if self.from_cache else ''}")
+        for line in self.log:
+            print(line)
+
+
+def describe(config: ModelConfig) -> str:
+    layers = [str(units) for units in config.hidden] + ["10"]
+    return f"784-{'-'.join(layers)} network, {config.epochs} epochs at batch {config.batch_size}"
+
+
+def cache_dir() -> Path:
+    """Where training runs are stored: ``$MNIST_COURSE_CACHE``, else ``~/.cache/mnist_course``."""
+    configured = os.environ.get("MNIST_COURSE_CACHE")
+    return Path(configured) if configured else Path.home() / ".cache" / "mnist_course"
+
+
+def _permutation() -> np.ndarray:
+    return np.random.default_rng(PERMUTATION_SEED).permutation(28 * 28)
+
+
+def _inputs(images: np.ndarray, config: ModelConfig) -> np.ndarray:
+    x = flatten(images)
+    x = scale(x) if config.scale_pixels else x.astype(np.float32)
+    if config.permute_pixels:
+        x = x[:, _permutation()]
+    return x
+
+
+def prepare_data(config: ModelConfig = SEED_MODEL):
+    """MNIST as the model of ``config`` sees it: flattened to 784 values, scaled and permuted as configured."""
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    return (_inputs(x_train, config), y_train), (_inputs(x_test, config), y_test)
+
+
+def build_model(config: ModelConfig = SEED_MODEL):
+    """The Keras model of ``config``, compiled, with weights initialised from ``config.seed``."""
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    layers = [keras.Input(shape=(784,))]
+    for units in config.hidden:
+        layers.append(keras.layers.Dense(units, activation=config.hidden_activation))
+        if config.dropout:
+            layers.append(keras.layers.Dropout(config.dropout))
+    layers.append(keras.layers.Dense(10, activation=config.output_activation))
+    model = keras.Sequential(layers)
+    optimizer = keras.optimizers.get({"class_name": config.optimizer, "config": {"learning_rate": config.learning_rate}})
+    # steps_per_execution runs 32 batches per call into TensorFlow: the same
+    # updates in the same order, about twice as fast on a small CPU model.
+    model.compile(optimizer=optimizer, loss=config.loss, metrics=["accuracy"], steps_per_execution=32)
+    return model
+
+
+_FINGERPRINT: dict[int, str] = {}
+
+
+def _cache_key(config: ModelConfig) -> str:
+    import keras
+    import tensorflow as tf
+
+    data = load_mnist()
+    if id(data) not in _FINGERPRINT:
+        _FINGERPRINT[id(data)] = data_fingerprint(*data[0], *data[1])
+    material = {
+        "config": config.key(),
+        "data": _FINGERPRINT[id(data)],
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "format": CACHE_FORMAT,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:20]
+
+
+class _EpochRecorder:
+    """A Keras callback (built lazily so importing this module does not import TensorFlow)."""
+
+    @staticmethod
+    def make(config, data, log, epoch_seconds, epoch_metrics, epoch_weights, on_epoch):
+        import keras
+
+        (x_train, y_train), (x_test, y_test) = data
+
+        class Recorder(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.started = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                seconds = time.perf_counter() - self.started
+                epoch_seconds.append(seconds)
+                shown = " - ".join(f"{name} {value:.4f}" for name, value in (logs or {}).items())
+                line = f"Epoch {epoch + 1}/{config.epochs} - {seconds:.1f} s - {shown}"
+                if config.track_epochs:
+                    train = self.model.evaluate(x_train, y_train, batch_size=2048, verbose=0)
+                    test = self.model.evaluate(x_test, y_test, batch_size=2048, verbose=0)
+                    for name, value in zip(("train_loss", "train_accuracy", "test_loss", "test_accuracy"), (*train, *test)):
+                        epoch_metrics.setdefault(name, []).append(float(value))
+                    epoch_weights.append([w.copy() for w in self.model.get_weights()])
+                log.append(line)
+                print(line, flush=True)
+                if on_epoch is not None:
+                    on_epoch(epoch + 1, config.epochs, logs or {})
+
+        return Recorder()
+
+
+def _fit(config: ModelConfig, on_epoch: Callable | None) -> TrainedModel:
+    data = prepare_data(config)
+    (x_train, y_train), (x_test, y_test) = data
+    model = build_model(config)
+    log: list[str] = []
+    epoch_seconds: list[float] = []
+    epoch_metrics: dict[str, list[float]] = {}
+    epoch_weights: list[list[np.ndarray]] = []
+    recorder = _EpochRecorder.make(config, data, log, epoch_seconds, epoch_metrics, epoch_weights, on_epoch)
+    fitted = model.fit(
+        x_train,
+        y_train,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        validation_split=config.validation_split,
+        verbose=0,
+        callbacks=[recorder],
+    )
+    train_loss, train_accuracy = model.evaluate(x_train, y_train, batch_size=2048, verbose=0)
+    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=2048, verbose=0)
+    return TrainedModel(
+        config=config,
+        history={name: [float(v) for v in values] for name, values in fitted.history.items()},
+        epoch_seconds=epoch_seconds,
+        train_loss=float(train_loss),
+        train_accuracy=float(train_accuracy),
+        test_loss=float(test_loss),
+        test_accuracy=float(test_accuracy),
+        weights=model.get_weights(),
+        params=int(model.count_params()),
+        log=log,
+        epoch_metrics=epoch_metrics,
+        epoch_weights=epoch_weights,
+    )
+
+
+_SCALARS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "params")
+
+
+def _save(run: TrainedModel, folder: Path) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".partial-"))
+    arrays = {f"w{i}": w for i, w in enumerate(run.weights)}
+    for epoch, weights in enumerate(run.epoch_weights):
+        arrays.update({f"e{epoch}_w{i}": w for i, w in enumerate(weights)})
+    np.savez(staging / "weights.npz", **arrays)
+    meta = {
+        "config": run.config.key(),
+        "history": run.history,
+        "epoch_seconds": run.epoch_seconds,
+        "log": run.log,
+        "epoch_metrics": run.epoch_metrics,
+        "n_weights": len(run.weights),
+        **{name: getattr(run, name) for name in _SCALARS},
+    }
+    (staging / "run.json").write_text(json.dumps(meta, indent=1))
+    # Rename last, so a half-written run is never taken for a finished one.
+    if folder.exists():
+        shutil.rmtree(folder)
+    staging.rename(folder)
+
+
+def _load(config: ModelConfig, folder: Path) -> TrainedModel | None:
+    try:
+        meta = json.loads((folder / "run.json").read_text())
+        with np.load(folder / "weights.npz") as stored:
+            n = meta["n_weights"]
+            weights = [stored[f"w{i}"] for i in range(n)]
+            epochs = len(meta["epoch_metrics"].get("test_accuracy", []))
+            epoch_weights = [[stored[f"e{e}_w{i}"] for i in range(n)] for e in range(epochs)]
+    except (OSError, KeyError, ValueError):
+        return None  # missing or damaged: train again
+    return TrainedModel(
+        config=config,
+        history=meta["history"],
+        epoch_seconds=meta["epoch_seconds"],
+        weights=weights,
+        log=meta["log"],
+        epoch_metrics=meta["epoch_metrics"],
+        epoch_weights=epoch_weights,
+        from_cache=True,
+        **{name: meta[name] for name in _SCALARS},
+    )
+
+
+def train(
+    config: ModelConfig = SEED_MODEL,
+    *,
+    use_cache: bool = True,
+    quiet: bool = False,
+    on_epoch: Callable[[int, int, dict], None] | None = None,
+) -> TrainedModel:
+    """Train the model of ``config`` on MNIST, or load the identical run from the cache.
+
+    Prints one line per epoch (or, for a cached run, the lines recorded when it
+    trained). ``use_cache=False`` always trains and stores nothing.
+    ``on_epoch(epoch, epochs, logs)`` is called after each epoch that really trains.
+    """
+    folder = cache_dir() / "runs" / _cache_key(config)
+    run = _load(config, folder) if use_cache else None
+    if run is None:
+        if quiet:
+            import contextlib
+            import io
+
+            with contextlib.redirect_stdout(io.StringIO()):
+                run = _fit(config, on_epoch)
+        else:
+            print(f"Training {describe(config)}", flush=True)
+            run = _fit(config, on_epoch)
+        if use_cache:
+            _save(run, folder)
+    elif not quiet:
+        run.print_log()
+    return run

@@ -1,0 +1,55 @@
+"""Shared fixtures: the real MNIST data and the built book."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+
+
+def pytest_configure(config):
+    if not os.environ.get("MNIST_DIR"):
+        pytest.exit(
+            "MNIST_DIR is not set. The tests run on the real MNIST files: set MNIST_DIR to the folder "
+            "holding the four IDX files (on the project's machines: export MNIST_DIR=$PWD/../shared/mnist).",
+            returncode=2,
+        )
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    import mnist_course
+
+    return mnist_course.load_mnist()
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """Build the book once per test session, as `make book` does, and return _build/html.
+
+    On CI (CI=true) the build starts from nothing: no HTML, no execution cache,
+    no training cache. Elsewhere it reuses the caches, so a rebuild is quick.
+    """
+    if os.environ.get("CI") == "true":
+        shutil.rmtree(ROOT / "_build", ignore_errors=True)
+    env = dict(os.environ)
+    env.setdefault("MNIST_COURSE_CACHE", str(ROOT / "_build" / ".training_cache"))
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "--warningiserror", "--nitpick", "--keep-going"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"The book did not build (exit {result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
+    return HTML

@@ -1,0 +1,50 @@
+"""Reading the built HTML pages (for the build and claim tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from bs4 import BeautifulSoup
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def toc_files() -> list[str]:
+    """Every document of _toc.yml, in reading order, without extension."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return files
+
+
+def source_of(doc: str) -> Path:
+    for suffix in (".ipynb", ".md"):
+        if (ROOT / f"{doc}{suffix}").exists():
+            return ROOT / f"{doc}{suffix}"
+    raise FileNotFoundError(doc)
+
+
+def page(html_root: Path, doc: str) -> BeautifulSoup:
+    return BeautifulSoup((html_root / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
+
+
+def main_text(soup: BeautifulSoup) -> str:
+    """The article's visible text, whitespace folded."""
+    article = soup.select_one("article") or soup
+    return " ".join(article.get_text("").split())
+
+
+def figures(soup: BeautifulSoup) -> list:
+    """The images of the article (glued figures and cell outputs)."""
+    article = soup.select_one("article") or soup
+    return article.select("img")

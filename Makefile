@@ -10,7 +10,7 @@ export MNIST_COURSE_CACHE ?= $(CURDIR)/_build/.training_cache
 # TensorFlow's start-up chatter on stderr is not course content.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: book test clean
+.PHONY: book test clean chromium
 
 $(VENV)/.requirements: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,18 @@ book: $(VENV)/.requirements
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 
 ## test: install what the tests need and run them all (builds the book)
-test: $(VENV)/.test-requirements
+test: $(VENV)/.test-requirements chromium
 	$(PY) -m pytest
+
+# The browser tests drive Debian's Chromium; install it when missing and we are root.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium: install it (sudo apt-get install chromium) and run make test again." >&2; exit 1; \
+	  fi; }
 
 ## clean: remove the built site, the execution cache and the training cache
 clean:

@@ -5,7 +5,7 @@ builders and cached training. TensorFlow is imported only when a model is built.
 """
 
 from .data import MnistDataError, flatten, load_mnist, scale
-from .training import SEED_MODEL, ModelConfig, TrainedModel, build_model, prepare_data, train
+from .training import HIDDEN_MODEL, SEED_MODEL, ModelConfig, TrainedModel, build_model, prepare_data, train
 
 __all__ = [
     "MnistDataError",
@@ -14,6 +14,7 @@ __all__ = [
     "scale",
     "ModelConfig",
     "SEED_MODEL",
+    "HIDDEN_MODEL",
     "TrainedModel",
     "build_model",
     "prepare_data",

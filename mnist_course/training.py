@@ -23,7 +23,7 @@ import numpy as np
 
 from .data import data_fingerprint, flatten, load_mnist, scale
 
-__all__ = ["ModelConfig", "TrainedModel", "build_model", "prepare_data", "train", "cache_dir", "SEED_MODEL"]
+__all__ = ["ModelConfig", "TrainedModel", "build_model", "prepare_data", "train", "cache_dir", "SEED_MODEL", "HIDDEN_MODEL"]
 
 # Bump when the meaning of a stored run changes, so old caches are not reused.
 CACHE_FORMAT = 3
@@ -40,6 +40,7 @@ class ModelConfig:
     dropout: float = 0.0  # dropout rate after each hidden layer
     optimizer: str = "adam"
     learning_rate: float = 0.001  # Adam's default
+    lr_schedule: str = "constant"  # or "cosine": decay the learning rate to 0 over the run
     loss: str = "sparse_categorical_crossentropy"
     epochs: int = 5
     batch_size: int = 32
@@ -58,6 +59,8 @@ class ModelConfig:
 
 # The model of the tutorial this course starts from: Dense(10, sigmoid), adam, 5 epochs, batch 32.
 SEED_MODEL = ModelConfig()
+# The same, with one hidden layer of 100 relu units (the tutorial's second model).
+HIDDEN_MODEL = ModelConfig(hidden=(100,))
 
 
 @dataclass
@@ -141,7 +144,13 @@ def build_model(config: ModelConfig = SEED_MODEL):
             layers.append(keras.layers.Dropout(config.dropout))
     layers.append(keras.layers.Dense(10, activation=config.output_activation))
     model = keras.Sequential(layers)
-    optimizer = keras.optimizers.get({"class_name": config.optimizer, "config": {"learning_rate": config.learning_rate}})
+    learning_rate = config.learning_rate
+    if config.lr_schedule == "cosine":
+        steps = config.epochs * -(-round(60000 * (1 - config.validation_split)) // config.batch_size)
+        learning_rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)
+    elif config.lr_schedule != "constant":
+        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', not {config.lr_schedule!r}")
+    optimizer = keras.optimizers.get({"class_name": config.optimizer, "config": {"learning_rate": learning_rate}})
     # steps_per_execution runs 32 batches per call into TensorFlow: the same
     # updates in the same order, about twice as fast on a small CPU model.
     model.compile(optimizer=optimizer, loss=config.loss, metrics=["accuracy"], steps_per_execution=32)

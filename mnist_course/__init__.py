@@ -5,7 +5,7 @@ builders and cached training. TensorFlow is imported only when a model is built.
 """
 
 from .data import MnistDataError, flatten, load_mnist, scale
-from .training import HIDDEN_MODEL, SEED_MODEL, ModelConfig, TrainedModel, build_model, prepare_data, train
+from .training import BEST_MODEL, HIDDEN_MODEL, SEED_MODEL, ModelConfig, TrainedModel, build_model, prepare_data, train
 
 __all__ = [
     "MnistDataError",
@@ -15,6 +15,7 @@ __all__ = [
     "ModelConfig",
     "SEED_MODEL",
     "HIDDEN_MODEL",
+    "BEST_MODEL",
     "TrainedModel",
     "build_model",
     "prepare_data",

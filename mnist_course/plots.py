@@ -273,3 +273,29 @@ def bar_comparison(labels, values, *, ylabel, fmt="{:.1f}", color=TRAIN_COLOR, y
         if ylim is not None:
             ax.set_ylim(*ylim)
     return fig
+
+
+def network_diagram(n_inputs_shown=8, n_outputs=10, activation="sigmoid"):
+    """The single dense layer: 784 inputs, every one connected to each of 10 output units."""
+    with _figure(figsize=(7.5, 4.2)) as fig:
+        ax = fig.add_axes([0, 0, 1, 1])
+        ax.set_xlim(-0.6, 3.6)
+        ax.set_ylim(-0.8, n_outputs + 0.3)
+        ax.axis("off")
+        inputs_y = np.linspace(0.3, n_outputs - 0.7, n_inputs_shown)
+        outputs_y = np.arange(n_outputs)[::-1] + 0.0
+        for y_in in inputs_y:
+            for y_out in outputs_y:
+                ax.plot([0.3, 2.2], [y_in, y_out], color="#c9c9c9", lw=0.5, zorder=1)
+        labels = [f"x{i}" for i in range(n_inputs_shown // 2)] + [f"x{783 - i}" for i in range(n_inputs_shown // 2)][::-1]
+        for i, (y_in, label) in enumerate(zip(inputs_y[::-1], labels)):
+            ax.add_patch(matplotlib.patches.Circle((0.3, y_in), 0.22, color=TRAIN_COLOR, zorder=2))
+            ax.text(-0.05, y_in, label, ha="right", va="center", fontsize=8)
+        ax.text(0.3, inputs_y.mean() + 0.05, "⋮", ha="center", va="center", fontsize=16, zorder=3, backgroundcolor="white")
+        for digit, y_out in enumerate(outputs_y):
+            ax.add_patch(matplotlib.patches.Circle((2.2, y_out), 0.26, color=TEST_COLOR, zorder=2))
+            ax.text(2.2, y_out, str(digit), ha="center", va="center", fontsize=8, color="white", zorder=3)
+            ax.text(2.6, y_out, f"P(digit {digit})", ha="left", va="center", fontsize=8)
+        ax.text(0.3, -0.6, "784 inputs\n(pixels, scaled)", ha="center", va="top", fontsize=9)
+        ax.text(2.2, -0.6, f"10 units\nDense, {activation}", ha="center", va="top", fontsize=9)
+    return fig

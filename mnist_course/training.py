@@ -23,7 +23,7 @@ import numpy as np
 
 from .data import data_fingerprint, flatten, load_mnist, scale
 
-__all__ = ["ModelConfig", "TrainedModel", "build_model", "prepare_data", "train", "cache_dir", "SEED_MODEL", "HIDDEN_MODEL"]
+__all__ = ["ModelConfig", "TrainedModel", "build_model", "prepare_data", "train", "cache_dir", "SEED_MODEL", "HIDDEN_MODEL", "BEST_MODEL"]
 
 # Bump when the meaning of a stored run changes, so old caches are not reused.
 CACHE_FORMAT = 3
@@ -61,6 +61,11 @@ class ModelConfig:
 SEED_MODEL = ModelConfig()
 # The same, with one hidden layer of 100 relu units (the tutorial's second model).
 HIDDEN_MODEL = ModelConfig(hidden=(100,))
+# The best purely dense network this course trains within a minute on 2 CPU cores:
+# two hidden layers with dropout, softmax outputs, larger batches, a decaying learning rate.
+BEST_MODEL = ModelConfig(
+    hidden=(256, 256), dropout=0.2, output_activation="softmax", batch_size=128, epochs=15, lr_schedule="cosine"
+)
 
 
 @dataclass
@@ -114,7 +119,8 @@ def cache_dir() -> Path:
     return Path(configured) if configured else Path.home() / ".cache" / "mnist_course"
 
 
-def _permutation() -> np.ndarray:
+def pixel_permutation() -> np.ndarray:
+    """The one fixed shuffle of the 784 pixel positions used by ``permute_pixels``."""
     return np.random.default_rng(PERMUTATION_SEED).permutation(28 * 28)
 
 
@@ -122,7 +128,7 @@ def _inputs(images: np.ndarray, config: ModelConfig) -> np.ndarray:
     x = flatten(images)
     x = scale(x) if config.scale_pixels else x.astype(np.float32)
     if config.permute_pixels:
-        x = x[:, _permutation()]
+        x = x[:, pixel_permutation()]
     return x
 
 

@@ -22,8 +22,15 @@ $(VENV)/.test-requirements: $(VENV)/.requirements requirements-test.txt
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
+# jupyter-cache knows only the notebooks' text: when the library they import
+# changes, forget the executed notebooks (trained models stay cached).
+LIBRARY_HASH = $(shell cat mnist_course/*.py | sha256sum | cut -c1-16)
+
 ## book: build the site into _build/html, executing every notebook (cached)
 book: $(VENV)/.requirements
+	@mkdir -p _build
+	@if [ "$$(cat _build/.library-hash 2>/dev/null)" != "$(LIBRARY_HASH)" ]; then \
+	  rm -rf _build/.jupyter_cache _build/.doctrees; echo "$(LIBRARY_HASH)" > _build/.library-hash; fi
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 
 ## test: install what the tests need and run them all (builds the book)

@@ -111,8 +111,6 @@ def image_as_row(image):
         grid = fig.add_gridspec(2, 2, width_ratios=[1, 5], height_ratios=[3, 1])
         ax = fig.add_subplot(grid[:, 0])
         _digit_axes(ax, image, "28 x 28 image")
-        for r in (7, 14, 21):
-            ax.axhline(r - 0.5, color=ACCENT_COLOR, lw=0.6)
         strip = fig.add_subplot(grid[0, 1])
         flat = np.asarray(image).reshape(-1)
         strip.imshow(flat.reshape(1, -1), aspect="auto", cmap="gray_r", interpolation="nearest")
@@ -187,7 +185,7 @@ def per_class_accuracy(accuracy: np.ndarray, overall: float):
         ax.set_xticks(range(10))
         ax.set_xlabel("true digit")
         ax.set_ylabel("test accuracy (%)")
-        ax.legend(loc="lower left")
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     return fig
 
 
@@ -202,19 +200,21 @@ def misclassified_gallery(images, y_true, y_pred, confidence, *, rows=3, cols=8)
     return fig
 
 
-def weight_templates(kernel: np.ndarray, *, titles=None, figsize=(8.5, 2.0)):
+def weight_templates(kernel: np.ndarray, *, titles=None, rows=2, figsize=(8.5, 4.0)):
     """The 784 weights into each of the 10 output units, shown as 28x28 images.
 
     Red pixels push the unit's output up when inked, blue ones push it down;
-    one colour scale for all ten so they can be compared.
+    one colour scale for all ten so they can be compared, clipped at the 99th
+    percentile of the weights' size so a few extreme weights do not wash out the rest.
     """
-    limit = float(np.abs(kernel).max()) or 1.0
+    limit = float(np.percentile(np.abs(kernel), 99)) or 1.0
+    cols = -(-10 // rows)
     with _figure(figsize=figsize) as fig:
         for digit in range(10):
-            ax = fig.add_subplot(1, 10, digit + 1)
+            ax = fig.add_subplot(rows, cols, digit + 1)
             title = titles[digit] if titles is not None else f"unit {digit}"
             _digit_axes(ax, kernel[:, digit].reshape(28, 28), title, cmap="RdBu_r", vmin=-limit, vmax=limit)
-        fig.tight_layout(pad=0.2)
+        fig.tight_layout(pad=0.3)
     return fig
 
 
@@ -288,12 +288,14 @@ def network_diagram(n_inputs_shown=8, n_outputs=10, activation="sigmoid"):
             for y_out in outputs_y:
                 ax.plot([0.3, 2.2], [y_in, y_out], color="#c9c9c9", lw=0.5, zorder=1)
         labels = [f"x{i}" for i in range(n_inputs_shown // 2)] + [f"x{783 - i}" for i in range(n_inputs_shown // 2)][::-1]
-        for i, (y_in, label) in enumerate(zip(inputs_y[::-1], labels)):
-            ax.add_patch(matplotlib.patches.Circle((0.3, y_in), 0.22, color=TRAIN_COLOR, zorder=2))
-            ax.text(-0.05, y_in, label, ha="right", va="center", fontsize=8)
-        ax.text(0.3, inputs_y.mean() + 0.05, "⋮", ha="center", va="center", fontsize=16, zorder=3, backgroundcolor="white")
+        # scatter markers stay round whatever the axes' aspect ratio
+        ax.scatter(np.full(n_inputs_shown, 0.3), inputs_y, s=170, color=TRAIN_COLOR, zorder=2)
+        for y_in, label in zip(inputs_y[::-1], labels):
+            ax.text(0.1, y_in, label, ha="right", va="center", fontsize=8)
+        gap = inputs_y[n_inputs_shown // 2 - 1 : n_inputs_shown // 2 + 1].mean()
+        ax.text(0.3, gap, "⋮", ha="center", va="center", fontsize=16, zorder=3, backgroundcolor="white")
+        ax.scatter(np.full(n_outputs, 2.2), outputs_y, s=230, color=TEST_COLOR, zorder=2)
         for digit, y_out in enumerate(outputs_y):
-            ax.add_patch(matplotlib.patches.Circle((2.2, y_out), 0.26, color=TEST_COLOR, zorder=2))
             ax.text(2.2, y_out, str(digit), ha="center", va="center", fontsize=8, color="white", zorder=3)
             ax.text(2.6, y_out, f"P(digit {digit})", ha="left", va="center", fontsize=8)
         ax.text(0.3, -0.6, "784 inputs\n(pixels, scaled)", ha="center", va="top", fontsize=9)

@@ -102,10 +102,17 @@ class TrainedModel:
         return self.keras_model().predict(inputs, batch_size=1024, verbose=0)
 
     def print_log(self) -> None:
-        note = " (loaded from the training cache; these lines were recorded when it trained)"
-        print(f"Training {describe(self.config)}{note if self.from_cache else ''}")
+        print(f"Training {describe(self.config)}")
+        if self.from_cache:
+            print("(loaded from the training cache: the lines below were recorded when it trained)")
         for line in self.log:
             print(line)
+
+
+def changes_from(config: ModelConfig, base: ModelConfig = SEED_MODEL) -> dict:
+    """The settings in which ``config`` differs from ``base`` (the tutorial's model by default)."""
+    mine, theirs = config.key(), base.key()
+    return {name: value for name, value in mine.items() if value != theirs[name]}
 
 
 def describe(config: ModelConfig) -> str:

@@ -1,0 +1,120 @@
+"""Generate the student notebooks and the autograders from the Otter Assign sources.
+
+    .venv/bin/python exercises/build.py            # all exercises (what `make exercises` runs)
+    .venv/bin/python exercises/build.py 03_dense_model --no-run-tests
+
+For each ``exercises/source/NAME.ipynb`` (Otter Assign format: solutions, public and
+hidden tests) this runs ``otter assign`` and writes
+
+* ``exercises/NAME.ipynb``: the student notebook (no solutions, public tests only in its
+  metadata), committed;
+* ``exercises/_autograder/NAME/``: build output, not committed: ``autograder.zip`` (what
+  ``exercises/grade.py`` grades with), ``NAME.ipynb`` (the solution notebook) and
+  ``otter_config.json``.
+
+The student notebooks are normalised so that the same sources always give the same bytes:
+otter's random cell ids are replaced by ids made from the notebook name and the cell's
+position, outputs and execution counts are empty, and the JSON is written with sorted keys.
+By default ``otter assign`` also runs every test against the solutions, in a Jupyter kernel
+(a few seconds per exercise); ``--no-run-tests`` skips that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SOURCE_DIR = HERE / "source"
+
+
+def exercise_names() -> list[str]:
+    return sorted(path.stem for path in SOURCE_DIR.glob("*.ipynb"))
+
+
+def normalise_notebook(notebook: dict, name: str) -> dict:
+    """Deterministic ids, no outputs, no execution counts, no volatile metadata."""
+    prefix = name.replace("_", "-")
+    for index, cell in enumerate(notebook["cells"]):
+        cell["id"] = f"{prefix}-{index:02d}"
+        if cell["cell_type"] == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+        cell.get("metadata", {}).pop("execution", None)
+    notebook["metadata"] = {
+        key: value for key, value in notebook["metadata"].items() if key in ("kernelspec", "language_info", "otter")
+    }
+    return notebook
+
+
+def notebook_text(notebook: dict) -> str:
+    """The JSON layout of nbformat (indent 1, sorted keys), with a final newline."""
+    return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def assign(name: str, out_dir: Path, run_tests: bool) -> None:
+    """Run `otter assign` on one source into out_dir (its own process: otter changes directory)."""
+    command = [sys.executable, "-m", "otter", "assign", "--no-pdfs"]
+    if not run_tests:
+        command.append("--no-run-tests")
+    command += [str(SOURCE_DIR / f"{name}.ipynb"), str(out_dir)]
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        raise SystemExit(
+            f"otter assign failed for {name} (exit {result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+
+
+def build_one(name: str, student_dir: Path, autograder_dir: Path | None, run_tests: bool) -> None:
+    with tempfile.TemporaryDirectory(prefix=f"otter-assign-{name}-") as tmp:
+        out = Path(tmp) / "dist"
+        assign(name, out, run_tests)
+        student = json.loads((out / "student" / f"{name}.ipynb").read_text(encoding="utf-8"))
+        student_dir.mkdir(parents=True, exist_ok=True)
+        (student_dir / f"{name}.ipynb").write_text(notebook_text(normalise_notebook(student, name)), encoding="utf-8")
+        if autograder_dir is None:
+            return
+        target = autograder_dir / name
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        zips = sorted((out / "autograder").glob(f"{name}-autograder_*.zip"))
+        if len(zips) != 1:
+            raise SystemExit(f"expected one autograder zip for {name}, found {[z.name for z in zips]}")
+        shutil.copyfile(zips[0], target / "autograder.zip")
+        solution = json.loads((out / "autograder" / f"{name}.ipynb").read_text(encoding="utf-8"))
+        (target / f"{name}.ipynb").write_text(notebook_text(normalise_notebook(solution, name)), encoding="utf-8")
+        shutil.copyfile(out / "autograder" / "otter_config.json", target / "otter_config.json")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="exercises to build (default: every source in exercises/source)")
+    parser.add_argument("--student-dir", type=Path, default=HERE, help="where the student notebooks go (default: exercises/)")
+    parser.add_argument(
+        "--autograder-dir", type=Path, default=HERE / "_autograder", help="where the autograders go (default: exercises/_autograder/)"
+    )
+    parser.add_argument("--no-autograder", action="store_true", help="write only the student notebooks")
+    parser.add_argument("--no-run-tests", action="store_true", help="do not run the tests against the solutions")
+    args = parser.parse_args(argv)
+
+    names = args.names or exercise_names()
+    unknown = sorted(set(names) - set(exercise_names()))
+    if unknown:
+        parser.error(f"no source for {', '.join(unknown)} in {SOURCE_DIR}")
+    for name in names:
+        print(f"{name}: otter assign{'' if not args.no_run_tests else ' (tests not run)'}", flush=True)
+        build_one(name, args.student_dir, None if args.no_autograder else args.autograder_dir, not args.no_run_tests)
+    print(f"Student notebooks in {args.student_dir}" + ("" if args.no_autograder else f", autograders in {args.autograder_dir}"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""Trained weights for the browser, and a NumPy reference of what the page computes.
+
+The "Draw a digit" page classifies a drawing in the reader's browser, with no
+kernel and no server. This module prepares what the page needs and mirrors, in
+NumPy, exactly what its script (``book/_static/draw/draw.js``) does, so the
+book can show (and the tests can check) the same numbers:
+
+- :func:`model_dict` turns a trained model into plain numbers: for each Dense
+  layer its activation, its kernel (row-major, inputs x units) and its bias,
+  rounded to a few significant digits to keep the page light.
+- :func:`embed_html` wraps those as ``<script type="application/json">``
+  elements for the page: the browser does not run or even parse them until the
+  page's script asks for a model.
+- :func:`forward` is the forward pass the page runs; :func:`preprocess` turns a
+  drawing into the 28x28 input the way MNIST's makers prepared their digits.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "MODEL_ELEMENT_ID",
+    "model_dict",
+    "model_json",
+    "embed_html",
+    "forward",
+    "display_probabilities",
+    "preprocess",
+    "preprocess_steps",
+    "render_strokes",
+    "shift_images",
+    "thicken_images",
+]
+
+# The page's script finds model NAME in the element with id MODEL_ELEMENT_ID.format(name=NAME).
+MODEL_ELEMENT_ID = "mnist-draw-model-{name}"
+
+BOX = 20  # MNIST: each digit was scaled to fit a 20x20 box...
+SIZE = 28  # ...and centred by its centre of mass in a 28x28 image
+
+
+def _rounded(values: np.ndarray, digits: int) -> list[float]:
+    """The values as Python floats rounded to ``digits`` significant digits (short in JSON)."""
+    return [float(f"{v:.{digits}g}") for v in np.asarray(values, dtype=np.float64).ravel()]
+
+
+def model_dict(trained, *, name: str, label: str, digits: int = 6) -> dict:
+    """The weights of a trained Dense model (a :class:`~mnist_course.TrainedModel`) as plain numbers.
+
+    Each layer is ``{"inputs", "units", "activation", "kernel", "bias"}`` with
+    the kernel flattened row after row (``kernel[i * units + j]`` connects input
+    ``i`` to unit ``j``), as Keras stores it. Dropout layers hold no weights and
+    do nothing at prediction time, so they are left out.
+    """
+    config = trained.config
+    kernels, biases = trained.weights[0::2], trained.weights[1::2]
+    activations = [config.hidden_activation] * len(config.hidden) + [config.output_activation]
+    if len(kernels) != len(activations) or len(biases) != len(kernels):
+        raise ValueError("expected a kernel and a bias for every Dense layer")
+    layers = []
+    for kernel, bias, activation in zip(kernels, biases, activations):
+        layers.append(
+            {
+                "inputs": int(kernel.shape[0]),
+                "units": int(kernel.shape[1]),
+                "activation": activation,
+                "kernel": _rounded(kernel, digits),
+                "bias": _rounded(bias, digits),
+            }
+        )
+    return {
+        "name": name,
+        "label": label,
+        "test_accuracy": float(trained.test_accuracy),
+        "params": int(trained.params),
+        "significant_digits": digits,
+        "layers": layers,
+    }
+
+
+def model_json(model: Mapping) -> str:
+    """Compact JSON (no spaces) of a :func:`model_dict`."""
+    return json.dumps(model, separators=(",", ":"), allow_nan=False)
+
+
+def embed_html(models: Sequence[Mapping]) -> str:
+    """``<script type="application/json">`` elements holding the models, for the page's script.
+
+    JSON of numbers and plain names cannot contain ``</script>``; the check
+    makes sure a future label cannot either.
+    """
+    parts = []
+    for model in models:
+        text = model_json(model)
+        if "</" in text:
+            raise ValueError("model JSON must not contain '</'")
+        element_id = MODEL_ELEMENT_ID.format(name=model["name"])
+        parts.append(f'<script type="application/json" id="{element_id}" class="mnist-draw-model">{text}</script>')
+    return "\n".join(parts)
+
+
+# --- the forward pass -------------------------------------------------------------------------
+
+_ACTIVATIONS = {
+    "relu": lambda z: np.maximum(z, 0.0),
+    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
+    "linear": lambda z: z,
+}
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def forward(model: Mapping, x: np.ndarray) -> np.ndarray:
+    """The model's outputs (what Keras' ``predict`` gives) for inputs ``x`` (n x 784, values in [0, 1])."""
+    a = np.asarray(x, dtype=np.float64)
+    for layer in model["layers"]:
+        kernel = np.asarray(layer["kernel"], dtype=np.float64).reshape(layer["inputs"], layer["units"])
+        z = a @ kernel + np.asarray(layer["bias"], dtype=np.float64)
+        a = _softmax(z) if layer["activation"] == "softmax" else _ACTIVATIONS[layer["activation"]](z)
+    return a
+
+
+def display_probabilities(outputs: np.ndarray, output_activation: str) -> np.ndarray:
+    """The ten probabilities the page shows.
+
+    A softmax output already sums to 1. Ten sigmoid outputs do not; Keras'
+    sparse categorical cross-entropy, the loss these models were trained with,
+    reads them as probabilities by dividing each by their sum (it takes the
+    softmax of their logarithms, which is the same). The page does the same.
+    """
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if output_activation == "softmax":
+        return outputs
+    return outputs / outputs.sum(axis=-1, keepdims=True)
+
+
+# --- preprocessing, as MNIST's makers did it --------------------------------------------------
+
+
+def _area_weights(n_source: int, n_target: int) -> np.ndarray:
+    """W (n_target x n_source): target pixel t averages the source span [t, t+1) * n_source / n_target."""
+    step = n_source / n_target
+    weights = np.zeros((n_target, n_source))
+    for t in range(n_target):
+        lo, hi = t * step, (t + 1) * step
+        for s in range(int(np.floor(lo)), min(n_source, int(np.ceil(hi)))):
+            overlap = min(hi, s + 1) - max(lo, s)
+            if overlap > 0:
+                weights[t, s] = overlap / step
+    return weights
+
+
+def _round_half_up(v: float) -> int:
+    return int(np.floor(v + 0.5))
+
+
+def preprocess_steps(ink: np.ndarray) -> dict | None:
+    """The stages of :func:`preprocess`, for figures: ``box`` (y0, y1, x0, x1) of the strokes,
+    ``crop``, ``small`` (the crop fitted into the 20x20 box), its centre of mass ``com``
+    (row, column), the ``offset`` (rows, columns) that centres it, and the 28x28 ``image``.
+    None for a blank drawing."""
+    ink = np.clip(np.asarray(ink, dtype=np.float64), 0.0, 1.0)
+    rows, cols = np.nonzero(ink > 0)
+    if len(rows) == 0:
+        return None
+    y0, y1, x0, x1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    crop = ink[y0:y1, x0:x1]
+    height, width = crop.shape
+    scale = BOX / max(height, width)
+    target_h = max(1, _round_half_up(height * scale))
+    target_w = max(1, _round_half_up(width * scale))
+    small = _area_weights(height, target_h) @ crop @ _area_weights(width, target_w).T
+    total = small.sum()
+    cy = (small.sum(axis=1) @ np.arange(target_h)) / total
+    cx = (small.sum(axis=0) @ np.arange(target_w)) / total
+    # Pixel centres run 0..27, so the centre of the 28x28 field is 13.5.
+    oy, ox = _round_half_up(13.5 - cy), _round_half_up(13.5 - cx)
+    image = np.zeros((SIZE, SIZE))
+    for r in range(target_h):
+        if 0 <= r + oy < SIZE:
+            for c in range(target_w):
+                if 0 <= c + ox < SIZE:
+                    image[r + oy, c + ox] = small[r, c]
+    return {
+        "box": (int(y0), int(y1), int(x0), int(x1)),
+        "crop": crop,
+        "small": small,
+        "com": (float(cy), float(cx)),
+        "offset": (oy, ox),
+        "image": np.clip(image, 0.0, 1.0),
+    }
+
+
+def preprocess(ink: np.ndarray) -> np.ndarray | None:
+    """A drawing (2-D array of ink amounts in [0, 1]) as the model's 28x28 input, or None if blank.
+
+    The steps MNIST's makers applied to every digit (LeCun et al. 1998):
+    crop to the strokes; scale so the longer side fits a 20x20 box, keeping the
+    aspect ratio, averaging the covered area so edges become grey; place the
+    result in a 28x28 image so that its centre of mass is at the centre
+    (a shift by whole pixels). The page's script does exactly the same.
+    """
+    steps = preprocess_steps(ink)
+    return None if steps is None else steps["image"]
+
+
+def render_strokes(strokes: Sequence[Sequence[tuple[float, float]]], *, size: int = 280, width: float = 22.0, supersample: int = 4) -> np.ndarray:
+    """Draw polylines (points in a ``size`` x ``size`` canvas) with round pens; ink in [0, 1].
+
+    Like the page's canvas: strokes are anti-aliased, here by drawing at
+    ``supersample`` times the resolution and averaging back down.
+    """
+    from PIL import Image, ImageDraw
+
+    big = size * supersample
+    image = Image.new("L", (big, big), 0)
+    draw = ImageDraw.Draw(image)
+    radius = width * supersample / 2
+    for stroke in strokes:
+        points = [(x * supersample, y * supersample) for x, y in stroke]
+        if len(points) > 1:
+            draw.line(points, fill=255, width=int(round(width * supersample)))
+        for x, y in points:  # round caps and joins
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
+    array = np.asarray(image, dtype=np.float64) / 255.0
+    return array.reshape(size, supersample, size, supersample).mean(axis=(1, 3))
+
+
+# --- what goes wrong: moved and thickened digits -----------------------------------------------
+
+
+def shift_images(images: np.ndarray, dx: int = 0, dy: int = 0) -> np.ndarray:
+    """The images moved ``dx`` pixels right and ``dy`` down, the uncovered border left empty."""
+    images = np.asarray(images)
+    shifted = np.zeros_like(images)
+    h, w = images.shape[-2:]
+    src_y = slice(max(0, -dy), h - max(0, dy))
+    dst_y = slice(max(0, dy), h - max(0, -dy))
+    src_x = slice(max(0, -dx), w - max(0, dx))
+    dst_x = slice(max(0, dx), w - max(0, -dx))
+    shifted[..., dst_y, dst_x] = images[..., src_y, src_x]
+    return shifted
+
+
+def thicken_images(images: np.ndarray, steps: int = 1) -> np.ndarray:
+    """Grow the strokes: each pixel takes the largest value of itself and its 4 neighbours, ``steps`` times."""
+    out = np.asarray(images).copy()
+    for _ in range(steps):
+        grown = out.copy()
+        for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            grown = np.maximum(grown, shift_images(out, dx, dy))
+        out = grown
+    return out

@@ -15,6 +15,9 @@ HTML = ROOT / "_build" / "html"
 
 
 def pytest_configure(config):
+    # The same training cache as `make book`, so tests see the runs the pages show.
+    os.environ.setdefault("MNIST_COURSE_CACHE", str(ROOT / "_build" / ".training_cache"))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if not os.environ.get("MNIST_DIR"):
         pytest.exit(
             "MNIST_DIR is not set. The tests run on the real MNIST files: set MNIST_DIR to the folder "

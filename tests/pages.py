@@ -41,7 +41,8 @@ def page(html_root: Path, doc: str) -> BeautifulSoup:
 def main_text(soup: BeautifulSoup) -> str:
     """The article's visible text, whitespace folded."""
     article = soup.select_one("article") or soup
-    return " ".join(article.get_text("").split())
+    text = article.get_text("").replace("\u2019", "'")  # Sphinx's typographic apostrophes
+    return " ".join(text.split())
 
 
 def figures(soup: BeautifulSoup) -> list:

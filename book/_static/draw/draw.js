@@ -384,13 +384,12 @@
     this.root.setAttribute("data-prediction", result ? String(result.prediction) : "");
     this.showInput(input);
     this.showBars(result);
-    var offsetText = this.offset[0] || this.offset[1]
-      ? " (input moved " + this.offset[0] + " px right, " + this.offset[1] + " px down)"
-      : "";
-    this.root.querySelector(".mnist-draw-offset").textContent = offsetText ? "Moved by (" + this.offset[0] + ", " + this.offset[1] + ") px" : "Not moved";
+    var moved = describeOffset(this.offset);
+    this.root.querySelector(".mnist-draw-offset").textContent = moved ? "Moved " + moved : "Centred";
     if (announce) {
       this.verdict.textContent = result
-        ? "The model reads " + result.prediction + " (" + Math.round(result.probabilities[result.prediction] * 100) + " %)" + offsetText + "."
+        ? "The model reads " + result.prediction + " (" + Math.round(result.probabilities[result.prediction] * 100) + "\u202f%)" +
+          (moved ? ", with the input moved " + moved : "") + "."
         : "Draw a digit in the box.";
     }
   };
@@ -418,6 +417,14 @@
       cell.item.setAttribute("aria-label", "digit " + d + ": " + (result ? (p * 100).toFixed(1) + " %" : "no drawing"));
     }
   };
+
+  // "2 px right, 1 px up", or "" when the input is where the preprocessing put it.
+  function describeOffset(offset) {
+    var parts = [];
+    if (offset[0]) parts.push(Math.abs(offset[0]) + " px " + (offset[0] > 0 ? "right" : "left"));
+    if (offset[1]) parts.push(Math.abs(offset[1]) + " px " + (offset[1] > 0 ? "down" : "up"));
+    return parts.join(", ");
+  }
 
   var widgets = [];
 

@@ -10,7 +10,7 @@ export MNIST_COURSE_CACHE ?= $(CURDIR)/_build/.training_cache
 # TensorFlow's start-up chatter on stderr is not course content.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: book test clean chromium
+.PHONY: book test clean chromium exercises
 
 $(VENV)/.requirements: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ chromium:
 	  else \
 	    echo "The browser tests need Chromium: install it (sudo apt-get install chromium) and run make test again." >&2; exit 1; \
 	  fi; }
+
+## exercises: regenerate the student notebooks and the autograder from exercises/source
+exercises: $(VENV)/.requirements
+	$(PY) exercises/build.py
 
 ## clean: remove the built site, the execution cache and the training cache
 clean:

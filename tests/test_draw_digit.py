@@ -120,18 +120,25 @@ def test_page_forward_pass_equals_keras(draw_page, trained_models, mnist, name):
 @pytest.mark.browser
 @pytest.mark.slow
 def test_page_preprocessing_equals_numpy_reference(draw_page, mnist):
-    """MNIST digits enlarged to the canvas' 280 x 280, and a drawn stroke, through the page's preprocess()."""
+    """MNIST digits enlarged to the canvas' 280 x 280, and a drawn 7, through the page's preprocess()."""
     page, _ = draw_page
     images, _ = _test_sample(mnist, n=20)
-    inks = [np.kron(image / 255.0, np.ones((10, 10))) for image in images]
-    inks.append(export.render_strokes([[(70, 50), (210, 50), (120, 240)]], width=20))
-    for ink in inks:
-        expected = export.preprocess(ink)
-        got = page.evaluate(
-            "([ink, w, h]) => Array.from(mnistDraw.preprocess(Float64Array.from(ink), w, h))",
-            [ink.ravel().tolist(), ink.shape[1], ink.shape[0]],
-        )
-        np.testing.assert_allclose(np.array(got).reshape(28, 28), expected, atol=1e-9)
+    # Enlarged 10 times in the browser (each pixel a 10 x 10 block), as np.kron does here.
+    got = page.evaluate(
+        """images => images.map(image => {
+            const ink = new Float64Array(280 * 280);
+            for (let y = 0; y < 280; y++)
+                for (let x = 0; x < 280; x++) ink[y * 280 + x] = image[Math.floor(y / 10) * 28 + Math.floor(x / 10)] / 255;
+            return Array.from(mnistDraw.preprocess(ink, 280, 280));
+        })""",
+        images.reshape(len(images), -1).tolist(),
+    )
+    for image, result in zip(images, got):
+        expected = export.preprocess(np.kron(image / 255.0, np.ones((10, 10))))
+        np.testing.assert_allclose(np.array(result).reshape(28, 28), expected, atol=1e-9)
+    seven = export.render_strokes([[(70, 50), (210, 50), (120, 240)]], width=20)
+    got = page.evaluate("ink => Array.from(mnistDraw.preprocess(Float64Array.from(ink), 280, 280))", seven.ravel().tolist())
+    np.testing.assert_allclose(np.array(got).reshape(28, 28), export.preprocess(seven), atol=1e-9)
     assert page.evaluate("() => mnistDraw.preprocess(new Float64Array(280 * 280), 280, 280)") is None
 
 
@@ -246,6 +253,21 @@ def test_widget_accessibility_basics(draw_page):
     page.set_viewport_size({"width": 360, "height": 740})
     overflow = page.evaluate("() => document.querySelector('.mnist-draw').scrollWidth - document.querySelector('.mnist-draw').clientWidth")
     assert overflow <= 0
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_widget_passes_axe_checks(draw_page, theme):
+    """axe-core (contrast, names, roles) on the widget with a drawing, in the theme's light and dark mode."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page, _ = draw_page
+    page.evaluate(f"document.documentElement.dataset.theme = '{theme}'")
+    _draw(page, ONE)
+    results = Axe().run(page, context=".mnist-draw")
+    problems = [(v["id"], v["help"], [n["target"] for n in v["nodes"]]) for v in results.response["violations"]]
+    assert problems == []
 
 
 @pytest.mark.slow

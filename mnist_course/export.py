@@ -2,7 +2,7 @@
 
 The "Draw a digit" page classifies a drawing in the reader's browser, with no
 kernel and no server. This module prepares what the page needs and mirrors, in
-NumPy, exactly what its script (``book/_static/draw/draw.js``) does, so the
+NumPy, exactly what its script (``book/_static/draw/script.html``) does, so the
 book can show (and the tests can check) the same numbers:
 
 - :func:`model_dict` turns a trained model into plain numbers: for each Dense

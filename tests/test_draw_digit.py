@@ -9,12 +9,15 @@ preprocessing (mnist_course.export), which the browser tests compare against.
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mnist_course import export
 
+ROOT = Path(__file__).resolve().parents[1]
 PAGE = "book/draw_a_digit.html"
 KNOWN_THEME_NOISE = "Got invalid theme mode"  # pydata-sphinx-theme logs this on every page of a fresh browser
 
@@ -84,10 +87,17 @@ def draw_page(browser_site):
 
 
 @pytest.fixture(scope="module")
-def trained_models():
+def trained_models(built_book):
+    """The training runs the page was built from: loaded from the cache the build used (see conftest)."""
     import mnist_course
 
-    return {"single": mnist_course.train(mnist_course.SEED_MODEL, quiet=True), "hidden": mnist_course.train(mnist_course.HIDDEN_MODEL, quiet=True)}
+    with pytest.MonkeyPatch.context() as patch:
+        if not os.environ.get("MNIST_COURSE_CACHE"):
+            patch.setenv("MNIST_COURSE_CACHE", str(ROOT / "_build" / ".training_cache"))
+        return {
+            "single": mnist_course.train(mnist_course.SEED_MODEL, quiet=True),
+            "hidden": mnist_course.train(mnist_course.HIDDEN_MODEL, quiet=True),
+        }
 
 
 def _test_sample(mnist, n=100):

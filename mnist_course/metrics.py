@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["confusion_matrix", "per_class_accuracy", "most_confused_pairs", "misclassified"]
+__all__ = ["confusion_matrix", "per_class_accuracy", "most_confused_pairs", "misclassified", "softmax"]
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10) -> np.ndarray:
@@ -32,3 +32,9 @@ def misclassified(y_true: np.ndarray, proba: np.ndarray) -> np.ndarray:
     y_pred = proba.argmax(axis=1)
     wrong = np.flatnonzero(y_pred != y_true)
     return wrong[np.argsort(-proba[wrong, y_pred[wrong]], kind="stable")]
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, computed stably (the largest sum is subtracted first)."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)

@@ -1,0 +1,93 @@
+"""The epochs-and-activation explorer, on the built static site, in headless Chromium with no kernel."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from browser import launch, open_page, serve
+from mnist_course import explorer
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+PAGE = "book/05_explorer.html"
+
+
+@pytest.fixture(scope="module")
+def runs(built_book):
+    return explorer.precompute()
+
+
+@pytest.fixture(scope="module")
+def site(built_book):
+    with serve(built_book) as base_url, launch() as browser:
+        page, traffic = open_page(browser, f"{base_url}/{PAGE}")
+        page.wait_for_selector(".explorer-state", state="visible", timeout=30000)
+        yield page, traffic
+
+
+def choose(page, activation: str, epoch: int) -> None:
+    page.select_option(".widget-dropdown select", label=activation)
+    readout = page.locator(".widget-readout").first
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(str(epoch))
+    page.keyboard.press("Enter")
+
+
+def shown(page) -> dict:
+    state = page.locator(".explorer-state:visible")
+    assert state.count() == 1, "exactly one state is visible"
+    return {
+        "activation": state.get_attribute("data-activation"),
+        "epoch": int(state.get_attribute("data-epoch")),
+        "test_accuracy": state.locator(".test-accuracy").inner_text(),
+        "train_accuracy": state.locator(".train-accuracy").inner_text(),
+        "image": state.locator("img.explorer-templates").get_attribute("src"),
+    }
+
+
+@pytest.mark.parametrize("activation, epoch", [("relu", 7), ("tanh", 12), ("softmax", 1), ("linear", 15), ("sigmoid", 3)])
+def test_dropdown_and_slider_show_the_precomputed_state(site, runs, activation, epoch):
+    page, _ = site
+    choose(page, activation, epoch)
+    page.wait_for_selector(f'.explorer-state[data-activation="{activation}"][data-epoch="{epoch}"]', state="visible", timeout=5000)
+    now = shown(page)
+    expected = explorer.state(runs[activation], epoch)
+    assert now["activation"] == activation and now["epoch"] == epoch
+    assert now["test_accuracy"] == f"{expected['test_accuracy'] * 100:.2f} %"
+    assert now["train_accuracy"] == f"{expected['train_accuracy'] * 100:.2f} %"
+    png = base64.b64encode(explorer.templates_png(runs[activation].epoch_weights[epoch - 1][0])).decode()
+    assert now["image"] == f"data:image/png;base64,{png}"
+
+
+def test_every_activation_and_epoch_is_there(built_book, runs):
+    html = (built_book / PAGE).read_text(encoding="utf-8")
+    for activation in explorer.ACTIVATIONS:
+        for epoch in range(1, explorer.EPOCHS + 1):
+            assert f'data-activation=\\"{activation}\\" data-epoch=\\"{epoch}\\"' in html, (activation, epoch)
+
+
+def test_no_request_leaves_127_0_0_1(site):
+    page, traffic = site
+    assert traffic.foreign == [], f"requests to other hosts: {traffic.foreign}"
+    assert not traffic.failed, f"local requests failed: {traffic.failed}"
+
+
+def test_page_weight_budget(built_book):
+    size = (built_book / PAGE).stat().st_size
+    assert size <= 3_000_000, f"the explorer page weighs {size:,} bytes, over the 3 MB budget"
+
+
+def test_sigmoid_and_softmax_train_identically(runs):
+    """The page says so: Keras hands a sigmoid layer's logits to the loss, as for softmax."""
+    assert runs["sigmoid"].epoch_metrics["test_accuracy"] == runs["softmax"].epoch_metrics["test_accuracy"]
+
+
+def test_wrong_output_activations_fail(runs):
+    good = runs["sigmoid"].epoch_metrics["test_accuracy"][-1]
+    for activation in ("relu", "tanh", "linear"):
+        curve = runs[activation].epoch_metrics["test_accuracy"]
+        assert max(curve) < good - 0.15, activation
+        assert curve[-1] < max(curve), f"{activation}: accuracy should fall from its best"

@@ -22,6 +22,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .metrics import softmax
+
 __all__ = [
     "MODEL_ELEMENT_ID",
     "model_dict",
@@ -112,33 +114,34 @@ _ACTIVATIONS = {
 }
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+def _sums(layer: Mapping, a: np.ndarray) -> np.ndarray:
+    kernel = np.asarray(layer["kernel"], dtype=np.float64).reshape(layer["inputs"], layer["units"])
+    return a @ kernel + np.asarray(layer["bias"], dtype=np.float64)
+
+
+def _activate(layer: Mapping, z: np.ndarray) -> np.ndarray:
+    return softmax(z) if layer["activation"] == "softmax" else _ACTIVATIONS[layer["activation"]](z)
 
 
 def forward(model: Mapping, x: np.ndarray) -> np.ndarray:
     """The model's outputs (what Keras' ``predict`` gives) for inputs ``x`` (n x 784, values in [0, 1])."""
     a = np.asarray(x, dtype=np.float64)
     for layer in model["layers"]:
-        kernel = np.asarray(layer["kernel"], dtype=np.float64).reshape(layer["inputs"], layer["units"])
-        z = a @ kernel + np.asarray(layer["bias"], dtype=np.float64)
-        a = _softmax(z) if layer["activation"] == "softmax" else _ACTIVATIONS[layer["activation"]](z)
+        a = _activate(layer, _sums(layer, a))
     return a
 
 
-def display_probabilities(outputs: np.ndarray, output_activation: str) -> np.ndarray:
-    """The ten probabilities the page shows.
+def display_probabilities(model: Mapping, x: np.ndarray) -> np.ndarray:
+    """The ten probabilities the page shows: the softmax of the last layer's sums z.
 
-    A softmax output already sums to 1. Ten sigmoid outputs do not; Keras'
-    sparse categorical cross-entropy, the loss these models were trained with,
-    reads them as probabilities by dividing each by their sum (it takes the
-    softmax of their logarithms, which is the same). The page does the same.
+    Ten sigmoid outputs do not sum to 1. Under sparse categorical cross-entropy
+    Keras trains a sigmoid (or softmax) output layer from its sums z with a
+    softmax, so that softmax is what the model learnt to make probabilities.
     """
-    outputs = np.asarray(outputs, dtype=np.float64)
-    if output_activation == "softmax":
-        return outputs
-    return outputs / outputs.sum(axis=-1, keepdims=True)
+    a = np.asarray(x, dtype=np.float64)
+    for layer in model["layers"][:-1]:
+        a = _activate(layer, _sums(layer, a))
+    return softmax(_sums(model["layers"][-1], a))
 
 
 # --- preprocessing, as MNIST's makers did it --------------------------------------------------

@@ -75,26 +75,27 @@ def _source(cell: dict) -> str:
     return source if isinstance(source, str) else "".join(source)
 
 
+def _marker(text: str, name: str) -> str | None:
+    """"begin" or "end" for an Otter Assign marker line "# BEGIN NAME" / "# END NAME", else None."""
+    found = re.match(rf"#\s*(BEGIN|END)\s+{name}\b", text.strip(), re.I)
+    return found.group(1).lower() if found else None
+
+
 def solution_lines(source_notebook: Path) -> list[str]:
     """The lines of solution code in an Otter Assign source (stripped, long enough to be telling)."""
     lines, inside = [], False
     for cell in cells(source_notebook):
         text = _source(cell)
         if cell["cell_type"] == "raw":
-            if re.match(r"#\s*BEGIN SOLUTION", text.strip(), re.I):
-                inside = True
-            elif re.match(r"#\s*END SOLUTION", text.strip(), re.I):
-                inside = False
+            inside = {"begin": True, "end": False}.get(_marker(text, "SOLUTION"), inside)
             continue
         if not (inside and cell["cell_type"] == "code"):
             continue
         block = False
         for line in text.splitlines():
             stripped = line.strip()
-            if re.match(r"#\s*BEGIN SOLUTION", stripped, re.I):
-                block = True
-            elif re.match(r"#\s*END SOLUTION", stripped, re.I):
-                block = False
+            if _marker(stripped, "SOLUTION"):
+                block = _marker(stripped, "SOLUTION") == "begin"
             elif block:
                 lines.append(stripped)
             elif re.search(r"#\s*SOLUTION\s*$", stripped):
@@ -110,10 +111,7 @@ def split_test_cells(source_notebook: Path) -> tuple[list[str], list[str]]:
     for cell in cells(source_notebook):
         text = _source(cell)
         if cell["cell_type"] == "raw":
-            if re.match(r"#\s*BEGIN TESTS", text.strip(), re.I):
-                inside = True
-            elif re.match(r"#\s*END TESTS", text.strip(), re.I):
-                inside = False
+            inside = {"begin": True, "end": False}.get(_marker(text, "TESTS"), inside)
         elif inside and cell["cell_type"] == "code":
             first = text.lstrip().splitlines()[0] if text.strip() else ""
             (hidden if first.startswith("#") and re.search(r"\bhidden\b", first, re.I) else public).append(text)

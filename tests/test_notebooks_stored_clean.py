@@ -24,3 +24,16 @@ def test_notebook_has_no_outputs(path):
 
 def test_there_are_notebooks():
     assert any(p.startswith("book/") for p in NOTEBOOKS)
+
+
+def test_chapters_install_the_library_in_colab():
+    """Each chapter's first code cell installs the course from the repository of _config.yml, in Colab only."""
+    import yaml
+
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        notebook = json.loads(path.read_text())
+        first = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
+        source = "".join(first["source"])
+        assert 'if "google.colab" in sys.modules:' in source, f"{path.name}: no Colab install cell first"
+        assert f"git+{url}" in source, f"{path.name}: the Colab cell does not install from {url}"

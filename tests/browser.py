@@ -1,8 +1,8 @@
 """Headless Chromium over the built site, served on 127.0.0.1, with the network closed.
 
-Every request the page makes is recorded; any to a host other than 127.0.0.1
-is aborted (the machines here have no internet anyway) and reported, so a test
-can assert that the site loads nothing from third parties.
+Every request the page makes is recorded; Chromium resolves no host but
+127.0.0.1, so a request to any other host fails, and is reported, so a test can
+assert that the site loads nothing from third parties.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # Close the network: every host name but 127.0.0.1 fails to resolve.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 
 
@@ -89,22 +91,20 @@ def is_local(url: str) -> bool:
 
 
 def open_page(browser, url: str, *, viewport=(1280, 900)):
-    """Open ``url`` in a new page whose requests to other hosts are aborted and recorded."""
+    """Open ``url`` in a new page, recording every request (other hosts cannot be reached)."""
     context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
     page = context.new_page()
     traffic = Traffic()
 
-    def route(r):
-        request_url = r.request.url
-        traffic.requests.append(request_url)
-        if is_local(request_url):
-            r.continue_()
-        else:
-            traffic.foreign.append(request_url)
-            r.abort()
+    def on_request(request):
+        traffic.requests.append(request.url)
+        if not is_local(request.url):
+            traffic.foreign.append(request.url)
 
-    page.route("**/*", route)
+    # Listening rather than routing: routed requests lose CSS @import's base URL in Chromium.
+    page.on("request", on_request)
     page.on("console", lambda m: traffic.console_errors.append(m.text) if m.type == "error" else None)
     page.on("requestfailed", lambda r: traffic.failed.append(r.url) if is_local(r.url) else None)
+    page.on("response", lambda r: traffic.failed.append(f"{r.status} {r.url}") if r.status >= 400 and is_local(r.url) else None)
     page.goto(url, wait_until="load")
     return page, traffic

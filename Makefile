@@ -10,7 +10,7 @@ export MNIST_COURSE_CACHE ?= $(CURDIR)/_build/.training_cache
 # TensorFlow's start-up chatter on stderr is not course content.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: book test clean chromium exercises
+.PHONY: book test clean chromium exercises bench
 
 $(VENV)/.requirements: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ chromium:
 ## exercises: regenerate the student notebooks and the autograder from exercises/source
 exercises: $(VENV)/.requirements
 	$(PY) exercises/build.py
+
+## bench: time a clean build, a rebuild, training and the explorer widget; weigh the pages
+bench: $(VENV)/.test-requirements chromium
+	$(PY) bench/run.py
 
 ## clean: remove the built site, the execution cache and the training cache
 clean:

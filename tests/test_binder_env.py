@@ -10,7 +10,6 @@ every model once. The exercise solutions train their own small models for real.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +48,16 @@ def _execute(python: Path, notebook: Path, workdir: Path) -> None:
     )
 
 
+def _execute_all(python: Path, notebooks: list[Path], workdir=None) -> None:
+    """Two at a time: most of a notebook's time is its kernel starting and importing TensorFlow."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(_execute, python, nb, workdir or nb.parent) for nb in notebooks]
+        for future in futures:
+            future.result()
+
+
 def test_fresh_environment_imports_the_course(binder_python):
     result = _run([str(binder_python), "-c", "import mnist_course, keras, tensorflow, ipywidgets, otter, myst_nb; print(mnist_course.__file__)"])
     assert str(ROOT / "mnist_course") in result.stdout
@@ -57,8 +66,7 @@ def test_fresh_environment_imports_the_course(binder_python):
 def test_fresh_environment_runs_every_chapter(binder_python, tmp_path):
     chapters = sorted((ROOT / "book").glob("*.ipynb"))
     assert len(chapters) >= 6
-    for notebook in chapters:
-        _execute(binder_python, notebook, tmp_path)
+    _execute_all(binder_python, chapters, tmp_path)
 
 
 def test_fresh_environment_runs_every_exercise_solution(binder_python, tmp_path):
@@ -67,5 +75,4 @@ def test_fresh_environment_runs_every_exercise_solution(binder_python, tmp_path)
           "--autograder-dir", str(autograder)], cwd=ROOT)
     solutions = sorted(autograder.glob("*/*.ipynb"))
     assert len(solutions) >= 5
-    for solution in solutions:
-        _execute(binder_python, solution, solution.parent)
+    _execute_all(binder_python, solutions)

@@ -150,12 +150,10 @@ def load_mnist(folder: str | os.PathLike | None = None):
     """
     if folder is None:
         folder = os.environ.get("MNIST_DIR") or None
-    key = str(Path(folder).resolve()) if folder is not None else "<keras>"
+    path = Path(folder).expanduser().resolve() if folder is not None else None
+    key = str(path) if path is not None else "<keras>"
     if key not in _CACHE:
-        if folder is None:
-            result = _load_from_keras()
-        else:
-            result = _load_from_folder(Path(folder).expanduser())
+        result = _load_from_keras() if path is None else _load_from_folder(path)
         for array in (*result[0], *result[1]):
             array.setflags(write=False)
         _CACHE[key] = result

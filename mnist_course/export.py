@@ -123,25 +123,29 @@ def _activate(layer: Mapping, z: np.ndarray) -> np.ndarray:
     return softmax(z) if layer["activation"] == "softmax" else _ACTIVATIONS[layer["activation"]](z)
 
 
-def forward(model: Mapping, x: np.ndarray) -> np.ndarray:
-    """The model's outputs (what Keras' ``predict`` gives) for inputs ``x`` (n x 784, values in [0, 1])."""
+def _hidden(model: Mapping, x: np.ndarray) -> np.ndarray:
+    """What the hidden layers pass on to the output layer (``x`` itself for a one-layer model)."""
     a = np.asarray(x, dtype=np.float64)
-    for layer in model["layers"]:
+    for layer in model["layers"][:-1]:
         a = _activate(layer, _sums(layer, a))
     return a
+
+
+def forward(model: Mapping, x: np.ndarray) -> np.ndarray:
+    """The model's outputs (what Keras' ``predict`` gives) for inputs ``x`` (n x 784, values in [0, 1])."""
+    last = model["layers"][-1]
+    return _activate(last, _sums(last, _hidden(model, x)))
 
 
 def display_probabilities(model: Mapping, x: np.ndarray) -> np.ndarray:
     """The ten probabilities the page shows: the softmax of the last layer's sums z.
 
     Ten sigmoid outputs do not sum to 1. Under sparse categorical cross-entropy
-    Keras trains a sigmoid (or softmax) output layer from its sums z with a
-    softmax, so that softmax is what the model learnt to make probabilities.
+    Keras 3 with the TensorFlow backend trains a sigmoid (or softmax) output
+    layer from its sums z with a softmax, so that softmax is what the model
+    learnt to make probabilities.
     """
-    a = np.asarray(x, dtype=np.float64)
-    for layer in model["layers"][:-1]:
-        a = _activate(layer, _sums(layer, a))
-    return softmax(_sums(model["layers"][-1], a))
+    return softmax(_sums(model["layers"][-1], _hidden(model, x)))
 
 
 # --- preprocessing, as MNIST's makers did it --------------------------------------------------

@@ -126,28 +126,17 @@ def image_as_row(image):
     return fig
 
 
-def learning_curves(metrics: dict, *, train_key="", val_key="val_", val_name="validation", upto=None):
-    """Loss and accuracy per epoch, training against validation (or test) data.
-
-    ``metrics`` maps names like ``loss``/``accuracy`` (with ``train_key`` before
-    them) and ``val_loss``/``val_accuracy`` (``val_key``) to one value per epoch.
-    ``upto`` draws only the first epochs but keeps the axes of the whole run.
-    """
-    epochs_total = len(metrics[f"{train_key}loss"])
-    shown = epochs_total if upto is None else upto
-    x = np.arange(1, epochs_total + 1)
+def learning_curves(history: dict):
+    """Loss and accuracy per epoch, training against validation data (Keras' ``fit`` history)."""
+    epochs = len(history["loss"])
+    x = np.arange(1, epochs + 1)
     with _figure(figsize=(8, 2.9)) as fig:
         for i, name in enumerate(("loss", "accuracy")):
             ax = fig.add_subplot(1, 2, i + 1)
-            for key, label, color, marker in ((train_key, "training", TRAIN_COLOR, "o"), (val_key, val_name, TEST_COLOR, "s")):
-                values = np.asarray(metrics.get(f"{key}{name}", []), dtype=float)
-                if len(values):
-                    ax.plot(x[:shown], values[:shown], marker=marker, ms=4, color=color, label=label)
-                    lo, hi = np.nanmin(values), np.nanmax(values)
-                    ax.update_datalim([(1, lo), (epochs_total, hi)])
-            ax.autoscale_view()
-            ax.set_xlim(0.5, epochs_total + 0.5)
-            ax.set_xticks(x if epochs_total <= 15 else x[::2])
+            for key, label, color, marker in ((name, "training", TRAIN_COLOR, "o"), (f"val_{name}", "validation", TEST_COLOR, "s")):
+                ax.plot(x, history[key], marker=marker, ms=4, color=color, label=label)
+            ax.set_xlim(0.5, epochs + 0.5)
+            ax.set_xticks(x if epochs <= 15 else x[::2])
             ax.set_xlabel("epoch")
             ax.set_ylabel(name)
             ax.legend()

@@ -9,7 +9,9 @@ and Keras versions, so a chapter that needs a model another chapter trained
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import math
 import json
 import os
 import shutil
@@ -159,7 +161,8 @@ def build_model(config: ModelConfig = SEED_MODEL):
     model = keras.Sequential(layers)
     learning_rate = config.learning_rate
     if config.lr_schedule == "cosine":
-        steps = config.epochs * -(-round(60000 * (1 - config.validation_split)) // config.batch_size)
+        fitted = math.floor(60000 * (1 - config.validation_split))  # how Keras' validation_split counts
+        steps = config.epochs * math.ceil(fitted / config.batch_size)
         learning_rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)
     elif config.lr_schedule != "constant":
         raise ValueError(f"lr_schedule must be 'constant' or 'cosine', not {config.lr_schedule!r}")
@@ -175,22 +178,30 @@ def print_summary(model) -> None:
     model.summary(print_fn=lambda line, *args, **kwargs: print(line))
 
 
-_FINGERPRINT: dict[int, str] = {}
+@functools.lru_cache(maxsize=None)
+def _data_fingerprint() -> str:
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    return data_fingerprint(x_train, y_train, x_test, y_test)
+
+
+@functools.lru_cache(maxsize=None)
+def _code_fingerprint() -> str:
+    here = Path(__file__).parent
+    return hashlib.sha256(b"".join((here / name).read_bytes() for name in ("training.py", "data.py"))).hexdigest()[:16]
 
 
 def _cache_key(config: ModelConfig) -> str:
     import keras
     import tensorflow as tf
 
-    data = load_mnist()
-    if id(data) not in _FINGERPRINT:
-        _FINGERPRINT[id(data)] = data_fingerprint(*data[0], *data[1])
     material = {
         "config": config.key(),
-        "data": _FINGERPRINT[id(data)],
+        "data": _data_fingerprint(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "format": CACHE_FORMAT,
+        # The code that decides a run's results: edit it and every run trains again.
+        "code": _code_fingerprint(),
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:20]
 
@@ -315,8 +326,11 @@ def _save(run: TrainedModel, folder: Path) -> None:
     (staging / "run.json").write_text(json.dumps(meta, indent=1))
     # Rename last, so a half-written run is never taken for a finished one.
     if folder.exists():
-        shutil.rmtree(folder)
-    staging.rename(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+    try:
+        staging.rename(folder)
+    except OSError:  # another process stored the same run meanwhile: keep theirs
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _load(config: ModelConfig, folder: Path) -> TrainedModel | None:

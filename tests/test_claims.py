@@ -123,7 +123,8 @@ def test_comparison_table_is_glued(built_book, runs):
 
 
 def test_same_seed_same_result():
-    """Two trainings of the tutorial's model with the same seed agree within 0.5 percentage points."""
+    """Two trainings of the tutorial's model with the same seed agree (the issue allows 0.5
+    percentage points; on one machine they should agree to within a few images)."""
     first = mnist_course.train(SEED_MODEL, use_cache=False, quiet=True)
     second = mnist_course.train(SEED_MODEL, use_cache=False, quiet=True)
-    assert abs(first.test_accuracy - second.test_accuracy) < 0.005
+    assert abs(first.test_accuracy - second.test_accuracy) < 0.001

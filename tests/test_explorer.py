@@ -96,3 +96,16 @@ def test_wrong_output_activations_fail(runs):
         curve = runs[activation].epoch_metrics["test_accuracy"]
         assert max(curve) < good - 0.15, activation
         assert curve[-1] < max(curve), f"{activation}: accuracy should fall from its best"
+
+
+def test_train_now_trains_the_chosen_configuration_in_a_live_kernel(runs):
+    """The "Train now" button (live kernels only) trains the chosen activation for the chosen epochs."""
+    widget = explorer.build_widget({"softmax": runs["softmax"]})
+    controls, _stack, train_now = widget.children
+    dropdown, slider = controls.children
+    (button, progress), result = train_now.children[0].children, train_now.children[1]
+    slider.value = 1
+    button.click()
+    assert progress.value == progress.max == 1
+    assert 'data-activation="softmax" data-epoch="1"' in result.value
+    assert "test-accuracy" in result.value and not button.disabled

@@ -44,6 +44,9 @@ def built_book() -> Path:
         shutil.rmtree(ROOT / "_build", ignore_errors=True)
     venv = Path(sys.executable).parent.parent
     result = subprocess.run(["make", "--no-print-directory", "book", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True)
+    # Kept for the tests that check how the book was built (and for a reader of a failed run).
+    (ROOT / "_build").mkdir(exist_ok=True)
+    (ROOT / "_build" / "make-book.log").write_text(result.stdout + "\n--- stderr ---\n" + result.stderr)
     if result.returncode != 0:
         pytest.fail(f"The book did not build (exit {result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
     return HTML

@@ -31,7 +31,10 @@ except ImportError:  # Windows: no lock; the rename in _save still keeps the cac
 
 from .data import data_fingerprint, flatten, load_mnist, scale
 
-__all__ = ["ModelConfig", "TrainedModel", "build_model", "prepare_data", "train", "cache_dir", "SEED_MODEL", "HIDDEN_MODEL", "BEST_MODEL"]
+__all__ = [
+    "ModelConfig", "TrainedModel", "build_model", "prepare_data", "train", "cache_dir",
+    "available_cores", "tensorflow_threads", "SEED_MODEL", "HIDDEN_MODEL", "BEST_MODEL",
+]
 
 # Bump when the meaning of a stored run changes, so old caches are not reused.
 CACHE_FORMAT = 3
@@ -89,6 +92,7 @@ class TrainedModel:
     test_accuracy: float
     weights: list[np.ndarray]
     params: int
+    threads: int  # the threads TensorFlow's operations could use while it trained
     log: list[str]
     epoch_metrics: dict[str, list[float]] = field(default_factory=dict)  # with track_epochs
     epoch_weights: list[list[np.ndarray]] = field(default_factory=list)  # with track_epochs
@@ -182,6 +186,25 @@ def build_model(config: ModelConfig = SEED_MODEL):
 def print_summary(model) -> None:
     """Keras' ``model.summary()`` as plain text (its colours are too faint on the book's code background)."""
     model.summary(print_fn=lambda line, *args, **kwargs: print(line))
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):  # Linux: honours containers' and taskset's limits
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def tensorflow_threads() -> int:
+    """How many threads TensorFlow's operations use here: as configured, else one per available core.
+
+    ``make book`` gives each notebook one (``TF_NUM_INTRAOP_THREADS=1``) because it runs two at a
+    time; a training time means little without it.
+    """
+    import tensorflow as tf
+
+    configured = tf.config.threading.get_intra_op_parallelism_threads() or int(os.environ.get("TF_NUM_INTRAOP_THREADS") or 0)
+    return configured or available_cores()
 
 
 @functools.lru_cache(maxsize=None)
@@ -309,13 +332,14 @@ def _fit(config: ModelConfig, on_epoch: Callable | None) -> TrainedModel:
         test_accuracy=float(test_accuracy),
         weights=model.get_weights(),
         params=int(model.count_params()),
+        threads=tensorflow_threads(),
         log=log,
         epoch_metrics=epoch_metrics,
         epoch_weights=epoch_weights,
     )
 
 
-_SCALARS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "params")
+_SCALARS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "params", "threads")
 
 
 def _save(run: TrainedModel, folder: Path) -> None:

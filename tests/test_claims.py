@@ -122,6 +122,17 @@ def test_comparison_table_is_glued(built_book, runs):
             assert value in row, f"{name}: {value} not in {row!r}"
 
 
+def test_training_times_say_how_many_cores_tensorflow_used(built_book, runs):
+    """The times in the table mean something only with the threads TensorFlow had (one per
+    notebook in `make book`, which runs two at a time); the page says it, for all three runs."""
+    from mnist_course.training import available_cores
+
+    threads = {runs[name].threads for name in ("seed", "hidden", "best")}
+    assert len(threads) == 1, f"the table's runs trained with different thread counts: {threads}"
+    text = " ".join(page(built_book, "book/07_beyond").get_text(" ").split())
+    assert f"which has {available_cores()} CPU cores; TensorFlow trained each model on {threads.pop()} of them" in text
+
+
 def test_same_seed_same_result():
     """Two trainings of the tutorial's model with the same seed agree (the issue allows 0.5
     percentage points; on one machine they should agree to within a few images)."""

@@ -57,7 +57,7 @@ def test_executes_the_toc_notebooks_into_the_cache_myst_nb_reads(small_book):
 
     done = _run(small_book, "--jobs", "2")
     assert done.returncode == 0, done.stderr
-    assert "2 notebook(s), 2 at a time" in done.stdout
+    assert "2 notebook(s), 0 alone, then 2 at a time" in done.stdout
     cache = get_cache(str(small_book / "_build" / ".jupyter_cache"))
     for name, expected in (("one", "2"), ("two", str(small_book / "chapters"))):
         # Matched as MyST-NB matches: by the notebook as stored (no outputs).
@@ -76,6 +76,25 @@ def test_a_failing_notebook_is_named_with_its_error_and_the_others_still_run(sma
     assert done.returncode == 1
     assert "chapters/one.ipynb FAILED" in done.stderr and "ZeroDivisionError" in done.stderr
     assert "chapters/two.ipynb: Executed notebook" in done.stdout
+
+
+def test_alone_runs_first_with_every_core_then_the_others_one_thread_each(small_book):
+    from jupyter_cache import get_cache
+
+    probe = "import os  # {}\nprint(os.environ.get('TF_NUM_INTRAOP_THREADS', 'every core'))"
+    for name in ("one", "two", "three"):  # each its own code: jupyter-cache matches notebooks by their code
+        _notebook(small_book / "chapters" / f"{name}.ipynb", probe.format(name))
+    toc = small_book / "_toc.yml"
+    toc.write_text(toc.read_text() + "  - file: chapters/three\n")
+    done = _run(small_book, "--jobs", "2", "--alone", "chapters/three.ipynb")
+    assert done.returncode == 0, done.stderr
+    assert "3 notebook(s), 1 alone, then 2 at a time" in done.stdout
+    order = [line.split()[1] for line in done.stdout.splitlines() if "Executed notebook" in line]
+    assert order[0] == "chapters/three.ipynb:"
+    cache = get_cache(str(small_book / "_build" / ".jupyter_cache"))
+    for name, threads in (("three", "every core"), ("one", "1"), ("two", "1")):
+        _, merged = cache.merge_match_into_notebook(nbformat.read(small_book / "chapters" / f"{name}.ipynb", as_version=4))
+        assert merged.cells[0].outputs[0]["text"].strip() == threads, name
 
 
 def test_first_must_name_a_notebook_the_build_executes(small_book):

@@ -13,6 +13,9 @@ Two notebooks that need the same model do not train it twice:
 A notebook that fails is reported with its traceback and the exit code is 1;
 the others are still executed and cached. ``--first`` starts the longest
 notebooks first: in reading order the longest one would start last, alone.
+``--alone`` runs a notebook before all others, by itself with every core: for
+a page that reports how long its models take to train on this machine, a
+neighbour on the other core would make the machine look slower than it is.
 """
 
 from __future__ import annotations
@@ -70,10 +73,22 @@ def execute(path: Path, timeout: int):
     return notebook, result.time, result.exc_string if result.err is not None else None
 
 
+def _resolve(root: Path, names: list[str], notebooks: list[Path], option: str) -> list[Path]:
+    paths = [(root / name).resolve() for name in names]
+    unknown = [name for name, path in zip(names, paths) if path not in notebooks]
+    if unknown:
+        raise SystemExit(f"execute: {option} names notebooks the build does not execute: {', '.join(unknown)}")
+    return paths
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=ROOT, help="the book's folder (with _toc.yml)")
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("BOOK_JOBS", os.cpu_count() or 1)))
+    parser.add_argument(
+        "--alone", nargs="*", default=[], metavar="NOTEBOOK",
+        help="notebooks to run before all others, one at a time with every core (pages that report training times)",
+    )
     parser.add_argument(
         "--first", nargs="*", default=[], metavar="NOTEBOOK",
         help="notebooks to start before the others (the longest ones, so that none of them starts last)",
@@ -83,10 +98,11 @@ def main(argv=None) -> int:
     config = yaml.safe_load((root / "_config.yml").read_text())
     timeout = int((config.get("execute") or {}).get("timeout", 30))
     notebooks = notebooks_to_execute(root)
-    first = [(root / name).resolve() for name in args.first]
-    unknown = [name for name, path in zip(args.first, first) if path not in notebooks]
-    if unknown:
-        print(f"execute: --first names notebooks the build does not execute: {', '.join(unknown)}", file=sys.stderr)
+    try:
+        alone = _resolve(root, args.alone, notebooks, "--alone")
+        first = _resolve(root, args.first, notebooks, "--first")
+    except SystemExit as error:
+        print(error, file=sys.stderr)
         return 2
     notebooks = first + [path for path in notebooks if path not in first]
     cache = get_cache(str(root / "_build" / ".jupyter_cache"))
@@ -100,18 +116,35 @@ def main(argv=None) -> int:
     if not pending:
         print("execute: every notebook is in the cache")
         return 0
-    jobs = max(1, min(args.jobs, len(pending)))
+    by_itself = [path for path in alone if path in pending]
+    together = [path for path in pending if path not in by_itself]
+    jobs = max(1, min(args.jobs, len(together)))
+    print(f"execute: {len(pending)} notebook(s), {len(by_itself)} alone, then {jobs} at a time", flush=True)
+    started = time.perf_counter()
+    failed = []
+    for path in by_itself:
+        failed += _execute_and_cache([path], 1, root, cache, timeout)
     if jobs > 1:
         # The kernels inherit this: with one TensorFlow thread pool per notebook
         # as wide as the machine, two notebooks slow each other down more than
         # they gain (clean build measured at 179 s with them, 156 s without).
         for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
             os.environ.setdefault(variable, "1")
-    print(f"execute: {len(pending)} notebook(s), {jobs} at a time", flush=True)
-    started = time.perf_counter()
+    failed += _execute_and_cache(together, jobs, root, cache, timeout)
+    print(f"execute: done in {time.perf_counter() - started:.1f} s", flush=True)
+    if failed:
+        print(f"execute: {len(failed)} notebook(s) failed: {', '.join(map(str, failed))}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _execute_and_cache(paths: list[Path], jobs: int, root: Path, cache, timeout: int) -> list[Path]:
+    """Execute ``paths``, ``jobs`` at a time, storing each success in ``cache``; return the failures."""
     failed = []
+    if not paths:
+        return failed
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(execute, path, timeout): path for path in pending}
+        futures = {pool.submit(execute, path, timeout): path for path in paths}
         for future in as_completed(futures):
             path = futures[future]
             name = path.relative_to(root)
@@ -126,11 +159,7 @@ def main(argv=None) -> int:
                 overwrite=True,
             )
             print(f"execute: {name}: Executed notebook in {seconds:.2f} seconds", flush=True)
-    print(f"execute: done in {time.perf_counter() - started:.1f} s", flush=True)
-    if failed:
-        print(f"execute: {len(failed)} notebook(s) failed: {', '.join(map(str, failed))}", file=sys.stderr)
-        return 1
-    return 0
+    return failed
 
 
 if __name__ == "__main__":

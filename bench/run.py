@@ -29,7 +29,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-VENV = Path(os.environ.get("BENCH_VENV", REPO / ".venv"))
+VENV = Path(os.environ.get("BENCH_VENV", REPO / ".venv")).resolve()
 RESULTS = BENCH / "results"
 EXPLORER_PAGE = "book/05_explorer.html"
 
@@ -373,7 +373,7 @@ def table(results: dict) -> str:
             share = step["seconds"] / b["clean_seconds"] * 100
             how = f"{step['alone']} alone, then {step['jobs']} at a time"
             row(f"  clean build: executing {step['notebooks']} notebooks, {how}", f"{step['seconds']:.1f} s ({share:.0f} %)")
-            row("  clean build: the rest (Sphinx reads the cache, writes HTML)", f"{b['clean_seconds'] - step['seconds']:.1f} s")
+            row("  clean build: the rest (make, cache matching, Sphinx writes HTML)", f"{b['clean_seconds'] - step['seconds']:.1f} s")
         for name, seconds in sorted(b["clean_notebook_seconds"].items(), key=lambda item: -item[1]):
             row(f"    executing {name}", f"{seconds:.1f} s")
         fraction = b["rebuild_seconds"] / b["clean_seconds"]

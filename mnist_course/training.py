@@ -16,6 +16,7 @@ import math
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 # Bump when the meaning of a stored run changes, so old caches are not reused.
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4  # 4: runs record threads and cores
 PERMUTATION_SEED = 1234
 
 
@@ -93,6 +94,7 @@ class TrainedModel:
     weights: list[np.ndarray]
     params: int
     threads: int  # the threads TensorFlow's operations could use while it trained
+    cores: int  # the CPU cores the training process could run on
     log: list[str]
     epoch_metrics: dict[str, list[float]] = field(default_factory=dict)  # with track_epochs
     epoch_weights: list[list[np.ndarray]] = field(default_factory=list)  # with track_epochs
@@ -127,9 +129,13 @@ def changes_from(config: ModelConfig, base: ModelConfig = SEED_MODEL) -> dict:
     return {name: value for name, value in mine.items() if value != theirs[name]}
 
 
+def architecture(config: ModelConfig) -> str:
+    """The layer sizes of ``config``'s network, as in "784-100-10"."""
+    return "-".join(str(units) for units in (784, *config.hidden, 10))
+
+
 def describe(config: ModelConfig) -> str:
-    layers = [str(units) for units in config.hidden] + ["10"]
-    return f"784-{'-'.join(layers)} network, {config.epochs} epochs at batch {config.batch_size}"
+    return f"{architecture(config)} network, {config.epochs} epochs at batch {config.batch_size}"
 
 
 def cache_dir() -> Path:
@@ -189,8 +195,8 @@ def print_summary(model) -> None:
 
 
 def available_cores() -> int:
-    """The CPU cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):  # Linux: honours containers' and taskset's limits
+    """The CPU cores this process may run on (a container's CPU quota is not seen, only its cpuset)."""
+    if hasattr(os, "sched_getaffinity"):  # Linux; macOS and Windows lack it
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
 
@@ -198,8 +204,8 @@ def available_cores() -> int:
 def tensorflow_threads() -> int:
     """How many threads TensorFlow's operations use here: as configured, else one per available core.
 
-    ``make book`` gives each notebook one (``TF_NUM_INTRAOP_THREADS=1``) because it runs two at a
-    time; a training time means little without it.
+    ``make book`` gives each notebook its share of the cores (``TF_NUM_INTRAOP_THREADS``) while it
+    runs several at a time; a training time means little without it.
     """
     import tensorflow as tf
 
@@ -320,8 +326,13 @@ def _fit(config: ModelConfig, on_epoch: Callable | None) -> TrainedModel:
         verbose=0,
         callbacks=[recorder],
     )
-    train_loss, train_accuracy = model.evaluate(x_train, y_train, batch_size=2048, verbose=0)
-    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=2048, verbose=0)
+    if config.track_epochs:  # the last epoch's evaluation is already of the finished model
+        train_loss, train_accuracy, test_loss, test_accuracy = (
+            epoch_metrics[name][-1] for name in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
+        )
+    else:
+        train_loss, train_accuracy = model.evaluate(x_train, y_train, batch_size=2048, verbose=0)
+        test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=2048, verbose=0)
     return TrainedModel(
         config=config,
         history={name: [float(v) for v in values] for name, values in fitted.history.items()},
@@ -333,13 +344,14 @@ def _fit(config: ModelConfig, on_epoch: Callable | None) -> TrainedModel:
         weights=model.get_weights(),
         params=int(model.count_params()),
         threads=tensorflow_threads(),
+        cores=available_cores(),
         log=log,
         epoch_metrics=epoch_metrics,
         epoch_weights=epoch_weights,
     )
 
 
-_SCALARS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "params", "threads")
+_SCALARS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "params", "threads", "cores")
 
 
 def _save(run: TrainedModel, folder: Path) -> None:
@@ -376,8 +388,9 @@ def _load(config: ModelConfig, folder: Path) -> TrainedModel | None:
             weights = [stored[f"w{i}"] for i in range(n)]
             epochs = len(meta["epoch_metrics"].get("test_accuracy", []))
             epoch_weights = [[stored[f"e{e}_w{i}"] for i in range(n)] for e in range(epochs)]
+        scalars = {name: meta[name] for name in _SCALARS}
     except (OSError, KeyError, ValueError):
-        return None  # missing or damaged: train again
+        return None  # missing, damaged or from an older format: train again
     return TrainedModel(
         config=config,
         history=meta["history"],
@@ -387,7 +400,7 @@ def _load(config: ModelConfig, folder: Path) -> TrainedModel | None:
         epoch_metrics=meta["epoch_metrics"],
         epoch_weights=epoch_weights,
         from_cache=True,
-        **{name: meta[name] for name in _SCALARS},
+        **scalars,
     )
 
 
@@ -433,15 +446,31 @@ def _fit_and_report(config: ModelConfig, quiet: bool, on_epoch: Callable | None)
 
 @contextlib.contextmanager
 def _run_lock(key: str):
-    """An exclusive lock on one run of the cache, held across processes (released if one dies)."""
-    if fcntl is None:
-        yield
-        return
-    locks = cache_dir() / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    with open(locks / f"{key}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    """An exclusive lock on one run of the cache, held across processes (released if one dies).
+
+    Without fcntl (Windows), or where the lock cannot be taken (a read-only
+    cache, a network file system without locks), it goes on unlocked: the
+    rename in ``_save`` still keeps the cache whole, at worst a run trains twice.
+    """
+    handle = None
+    if fcntl is not None:
         try:
-            yield
-        finally:
+            locks = cache_dir() / "locks"
+            locks.mkdir(parents=True, exist_ok=True)
+            handle = open(locks / f"{key}.lock", "a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                # On stderr: the build drops it from the pages; a live notebook shows why it pauses.
+                print("Waiting for another process that is training this model...", file=sys.stderr, flush=True)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError:
+            if handle is not None:
+                handle.close()
+            handle = None
+    try:
+        yield
+    finally:
+        if handle is not None:
             fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()

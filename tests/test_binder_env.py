@@ -38,7 +38,7 @@ def binder_python(tmp_path_factory, built_book):
 
 
 def _execute(python: Path, notebook: Path, workdir: Path) -> None:
-    # Two notebooks at a time, each with one TensorFlow thread (as `make book` runs them).
+    # Two notebooks at a time, each with one TensorFlow thread: two wide thread pools slow each other down.
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")
     env.setdefault("MNIST_COURSE_CACHE", str(ROOT / "_build" / ".training_cache"))
     _run(

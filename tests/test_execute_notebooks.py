@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import nbformat
@@ -40,7 +41,9 @@ def small_book(tmp_path) -> Path:
             sections:
               - file: chapters/skipped
     """))
-    (tmp_path / "_config.yml").write_text("execute:\n  timeout: 60\n  exclude_patterns: ['chapters/skipped*']\n")
+    (tmp_path / "_config.yml").write_text(
+        "execute:\n  execute_notebooks: cache\n  timeout: 60\n  exclude_patterns: ['chapters/skipped*']\n"
+    )
     (tmp_path / "intro.md").write_text("# Intro\n")
     _notebook(tmp_path / "chapters" / "one.ipynb", "print(1 + 1)")
     _notebook(tmp_path / "chapters" / "two.ipynb", "import os\nprint(os.getcwd())")
@@ -97,6 +100,31 @@ def test_alone_runs_first_with_every_core_then_the_others_one_thread_each(small_
         assert merged.cells[0].outputs[0]["text"].strip() == threads, name
 
 
+def test_a_kernel_that_dies_is_named_and_the_others_still_run(small_book):
+    _notebook(small_book / "chapters" / "one.ipynb", "import os\nos._exit(1)")
+    done = _run(small_book, "--jobs", "2")
+    assert done.returncode == 1
+    assert "chapters/one.ipynb FAILED" in done.stderr and "1 notebook(s) failed: chapters/one.ipynb" in done.stderr
+    assert "chapters/two.ipynb: Executed notebook" in done.stdout
+
+
+def test_nothing_runs_after_a_failing_alone_notebook(small_book):
+    """Its models would otherwise be trained by the others, with fewer threads."""
+    _notebook(small_book / "chapters" / "two.ipynb", "1 / 0")
+    done = _run(small_book, "--alone", "chapters/two.ipynb")
+    assert done.returncode == 1
+    assert "chapters/two.ipynb FAILED" in done.stderr and "stopped: chapters/two.ipynb must run alone first" in done.stderr
+    assert "chapters/one.ipynb" not in done.stdout
+
+
+def test_leaves_execution_to_jupyter_book_unless_it_uses_the_cache(small_book):
+    config = small_book / "_config.yml"
+    config.write_text(config.read_text().replace("execute_notebooks: cache", "execute_notebooks: force"))
+    done = _run(small_book)
+    assert done.returncode == 0 and "left to jupyter-book" in done.stdout
+    assert not (small_book / "_build").exists()
+
+
 def test_first_must_name_a_notebook_the_build_executes(small_book):
     done = _run(small_book, "--first", "chapters/skipped.ipynb")
     assert done.returncode == 2
@@ -114,16 +142,43 @@ def test_sphinx_executed_no_notebook_itself(built_book):
 
 @pytest.mark.slow
 def test_two_processes_needing_the_same_model_train_it_once(tmp_path):
-    """mnist_course.train locks each run: the second process waits and loads what the first trained."""
+    """mnist_course.train locks each run: a second process that asks for the run while the first
+    trains it waits, then loads it."""
+    import fcntl
+
+    from mnist_course import SEED_MODEL
+    from mnist_course.training import _cache_key
+
+    settings = dict(epochs=2, batch_size=1024)
+    # The first process holds the lock for at least 8 s (a pause after each epoch), far longer
+    # than the second needs to start: without the lock the second would train too.
     program = textwrap.dedent("""\
-        import json, mnist_course
-        run = mnist_course.train(mnist_course.SEED_MODEL.replace(epochs=1, batch_size=2048), quiet=True)
+        import json, sys, time, mnist_course
+        pause = float(sys.argv[1])
+        run = mnist_course.train(mnist_course.SEED_MODEL.replace(**json.loads(sys.argv[2])), quiet=True,
+                                 on_epoch=lambda *args: time.sleep(pause))
         print(json.dumps({"from_cache": run.from_cache, "test_accuracy": run.test_accuracy}))
     """)
     env = dict(os.environ, MNIST_COURSE_CACHE=str(tmp_path / "cache"), TF_CPP_MIN_LOG_LEVEL="2")
-    processes = [subprocess.Popen([sys.executable, "-c", program], env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)]
-    results = [json.loads(process.communicate()[0].strip().splitlines()[-1]) for process in processes]
-    assert all(process.returncode == 0 for process in processes)
-    assert sorted(result["from_cache"] for result in results) == [False, True]
-    assert results[0]["test_accuracy"] == results[1]["test_accuracy"]
+    command = [sys.executable, "-c", program]
+    trainer = subprocess.Popen([*command, "4", json.dumps(settings)], env=env, stdout=subprocess.PIPE, text=True)
+    lock = tmp_path / "cache" / "locks" / f"{_cache_key(SEED_MODEL.replace(**settings))}.lock"
+    deadline = time.monotonic() + 120
+    while True:  # until the first process holds the lock
+        assert time.monotonic() < deadline and trainer.poll() is None, "the first process never took the lock"
+        if lock.exists():
+            with open(lock, "a") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+                except BlockingIOError:
+                    break
+        time.sleep(0.1)
+    waiter = subprocess.run([*command, "0", json.dumps(settings)], env=env, capture_output=True, text=True)
+    trained = json.loads(trainer.communicate()[0].strip().splitlines()[-1])
+    loaded = json.loads(waiter.stdout.strip().splitlines()[-1])
+    assert trainer.returncode == 0 and waiter.returncode == 0, waiter.stderr
+    assert (trained["from_cache"], loaded["from_cache"]) == (False, True)
+    assert "Waiting for another process that is training this model" in waiter.stderr
+    assert trained["test_accuracy"] == loaded["test_accuracy"]
     assert len(list((tmp_path / "cache" / "runs").iterdir())) == 1

@@ -1,32 +1,35 @@
 """Execute the book's notebooks in parallel into jupyter-cache, before ``jupyter-book build``.
 
 Jupyter Book 1 executes notebooks one after another, and one training run of
-these small Keras models keeps only one core busy. ``make book`` therefore runs
-this script first: it executes, one per core, every notebook of ``_toc.yml``
-whose outputs are not yet in the cache, and stores them where MyST-NB looks
-(``_build/.jupyter_cache``, matched by the hash of the notebook's code). The
-Sphinx build that follows finds every notebook cached and executes nothing.
+these small Keras models keeps only about one core busy. ``make book``
+therefore runs this script first: it executes every notebook of ``_toc.yml``
+whose outputs are not yet in the cache, one per core, and stores them where
+MyST-NB looks (``_build/.jupyter_cache``, matched by the hash of the
+notebook's code). The Sphinx build that follows finds every notebook cached
+and executes nothing.
 
-Two notebooks that need the same model do not train it twice:
-``mnist_course.train`` holds a lock per run.
+``--alone`` runs notebooks before all others, one at a time with every core:
+a page that reports how long its models take to train on this machine must
+not share the machine with a neighbour. ``--first`` starts the longest of the
+others first, so that it does not start last. While several run at once, each
+kernel's TensorFlow gets its share of the cores. Two notebooks that need the
+same model do not train it twice: ``mnist_course.train`` holds a lock per run.
 
-A notebook that fails is reported with its traceback and the exit code is 1;
-the others are still executed and cached. ``--first`` starts the longest
-notebooks first: in reading order the longest one would start last, alone.
-``--alone`` runs a notebook before all others, by itself with every core: for
-a page that reports how long its models take to train on this machine, a
-neighbour on the other core would make the machine look slower than it is.
+A notebook that fails (an error in a cell, a kernel that dies) is reported by
+name with its error, and the exit code is 1; the others of its phase are still
+executed and cached. When an ``--alone`` notebook fails, nothing runs after it,
+so that no other notebook trains its models with fewer threads in its place.
 """
 
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import os
 import sys
 import time
+import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import nbformat
 import yaml
@@ -34,7 +37,11 @@ from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
 
+from mnist_course import MnistDataError, load_mnist
+from mnist_course.training import available_cores
+
 ROOT = Path(__file__).resolve().parent.parent
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
 def toc_files(toc: dict) -> list[str]:
@@ -54,37 +61,75 @@ def toc_files(toc: dict) -> list[str]:
     return found
 
 
-def notebooks_to_execute(root: Path) -> list[Path]:
-    """The notebooks of the table of contents that the build executes (not excluded in _config.yml)."""
+def notebooks_to_execute(root: Path, execute_config: dict) -> list[Path]:
+    """The notebooks of the table of contents that MyST-NB would execute, in reading order."""
     toc = yaml.safe_load((root / "_toc.yml").read_text())
-    excluded = (yaml.safe_load((root / "_config.yml").read_text()).get("execute") or {}).get("exclude_patterns", [])
+    excluded = execute_config.get("exclude_patterns", [])
     notebooks = []
     for name in toc_files(toc):
-        path = root / f"{name}.ipynb"
-        if path.exists() and not any(fnmatch.fnmatch(f"{name}.ipynb", pattern) for pattern in excluded):
-            notebooks.append(path)
+        path = root / (name if name.endswith(".ipynb") else f"{name}.ipynb")
+        # The same test as MyST-NB's: the absolute path, matched from the right.
+        if path.exists() and not any(PurePosixPath(path.as_posix()).match(pattern) for pattern in excluded):
+            notebooks.append(path.resolve())
     return notebooks
 
 
-def execute(path: Path, timeout: int):
-    """Run one notebook in its own folder, as MyST-NB would; return it executed, its seconds and any error."""
+def execute(path: Path, timeout: int, allow_errors: bool, environment: dict):
+    """Run one notebook in its own folder, as MyST-NB would; return it executed, its seconds and any error.
+
+    ``environment`` is set here, in the worker, so that the kernel it starts inherits it.
+    """
+    os.environ.update(environment)
+    started = time.perf_counter()
     notebook = nbformat.read(path, as_version=4)
-    result = single_nb_execution(notebook, cwd=str(path.parent), timeout=timeout, allow_errors=False, meta_override=True)
+    try:
+        result = single_nb_execution(notebook, cwd=str(path.parent), timeout=timeout, allow_errors=allow_errors, meta_override=True)
+    except Exception:  # a kernel that died or did not start: nbclient raises instead of reporting
+        return notebook, time.perf_counter() - started, traceback.format_exc()
     return notebook, result.time, result.exc_string if result.err is not None else None
+
+
+def _execute_and_cache(paths, jobs, environment, root, cache, settings) -> list[str]:
+    """Execute ``paths``, ``jobs`` at a time, storing each success in ``cache``; return the failures."""
+    failed = []
+    if not paths:
+        return failed
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(execute, path, *settings, environment): path for path in paths}
+        for future in as_completed(futures):
+            name = str(futures[future].relative_to(root))
+            try:
+                notebook, seconds, error = future.result()
+            except Exception:  # the worker process itself died (killed, out of memory)
+                notebook, seconds, error = None, 0.0, traceback.format_exc()
+            if error is not None:
+                failed.append(name)
+                print(f"execute: {name} FAILED after {seconds:.1f} s\n{error}", file=sys.stderr, flush=True)
+                continue
+            cache.cache_notebook_bundle(
+                CacheBundleIn(notebook, str(futures[future]), data={"execution_seconds": seconds}),
+                check_validity=False,
+                overwrite=True,
+            )
+            print(f"execute: {name}: Executed notebook in {seconds:.2f} seconds", flush=True)
+    return failed
 
 
 def _resolve(root: Path, names: list[str], notebooks: list[Path], option: str) -> list[Path]:
     paths = [(root / name).resolve() for name in names]
     unknown = [name for name, path in zip(names, paths) if path not in notebooks]
     if unknown:
-        raise SystemExit(f"execute: {option} names notebooks the build does not execute: {', '.join(unknown)}")
+        raise ValueError(f"execute: {option} names notebooks the build does not execute: {', '.join(unknown)}")
     return paths
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=ROOT, help="the book's folder (with _toc.yml)")
-    parser.add_argument("--jobs", type=int, default=int(os.environ.get("BOOK_JOBS", os.cpu_count() or 1)))
+    parser.add_argument(
+        "--jobs", type=int, default=int(os.environ.get("BOOK_JOBS") or available_cores()),
+        help="notebooks at a time after the --alone ones (default: $BOOK_JOBS, else the available cores)",
+    )
     parser.add_argument(
         "--alone", nargs="*", default=[], metavar="NOTEBOOK",
         help="notebooks to run before all others, one at a time with every core (pages that report training times)",
@@ -95,13 +140,18 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     root = args.root.resolve()
-    config = yaml.safe_load((root / "_config.yml").read_text())
-    timeout = int((config.get("execute") or {}).get("timeout", 30))
-    notebooks = notebooks_to_execute(root)
+    execute_config = yaml.safe_load((root / "_config.yml").read_text()).get("execute") or {}
+    mode = execute_config.get("execute_notebooks", "auto")
+    if mode != "cache" or execute_config.get("cache") or execute_config.get("run_in_temp"):
+        # Only jupyter-cache at its default place, in the notebook's folder, is what this script fills.
+        print(f"execute: _config.yml executes notebooks with {mode!r} (or another cache or folder): left to jupyter-book")
+        return 0
+    settings = (int(execute_config.get("timeout", 30)), bool(execute_config.get("allow_errors", False)))
+    notebooks = notebooks_to_execute(root, execute_config)
     try:
         alone = _resolve(root, args.alone, notebooks, "--alone")
         first = _resolve(root, args.first, notebooks, "--first")
-    except SystemExit as error:
+    except ValueError as error:
         print(error, file=sys.stderr)
         return 2
     notebooks = first + [path for path in notebooks if path not in first]
@@ -118,48 +168,34 @@ def main(argv=None) -> int:
         return 0
     by_itself = [path for path in alone if path in pending]
     together = [path for path in pending if path not in by_itself]
-    jobs = max(1, min(args.jobs, len(together)))
+    jobs = max(1, min(args.jobs, len(together))) if together else 0
     print(f"execute: {len(pending)} notebook(s), {len(by_itself)} alone, then {jobs} at a time", flush=True)
     started = time.perf_counter()
+    if "MNIST_DIR" not in os.environ:
+        # A first download of MNIST happens here, once, not in two kernels at the same time.
+        try:
+            load_mnist()
+        except MnistDataError as error:
+            print(f"execute: {error}", file=sys.stderr)
+            return 1
+
     failed = []
     for path in by_itself:
-        failed += _execute_and_cache([path], 1, root, cache, timeout)
-    if jobs > 1:
-        # The kernels inherit this: with one TensorFlow thread pool per notebook
-        # as wide as the machine, two notebooks slow each other down more than
-        # they gain (clean build measured at 179 s with them, 156 s without).
-        for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
-            os.environ.setdefault(variable, "1")
-    failed += _execute_and_cache(together, jobs, root, cache, timeout)
+        failed += _execute_and_cache([path], 1, {}, root, cache, settings)
+    if failed:
+        print(f"execute: stopped: {', '.join(failed)} must run alone first (fix it and build again)", file=sys.stderr)
+        return 1
+    # Each kernel's TensorFlow gets its share of the cores: two notebooks
+    # with thread pools as wide as the machine slowed each other down
+    # (clean build measured at 179 s with them, 156 s without).
+    threads = str(max(1, available_cores() // max(jobs, 1)))
+    environment = {name: os.environ.get(name, threads) for name in THREAD_VARIABLES}
+    failed += _execute_and_cache(together, jobs, environment, root, cache, settings)
     print(f"execute: done in {time.perf_counter() - started:.1f} s", flush=True)
     if failed:
-        print(f"execute: {len(failed)} notebook(s) failed: {', '.join(map(str, failed))}", file=sys.stderr)
+        print(f"execute: {len(failed)} notebook(s) failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
-
-
-def _execute_and_cache(paths: list[Path], jobs: int, root: Path, cache, timeout: int) -> list[Path]:
-    """Execute ``paths``, ``jobs`` at a time, storing each success in ``cache``; return the failures."""
-    failed = []
-    if not paths:
-        return failed
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(execute, path, timeout): path for path in paths}
-        for future in as_completed(futures):
-            path = futures[future]
-            name = path.relative_to(root)
-            notebook, seconds, error = future.result()
-            if error is not None:
-                failed.append(name)
-                print(f"execute: {name} FAILED after {seconds:.1f} s\n{error}", file=sys.stderr, flush=True)
-                continue
-            cache.cache_notebook_bundle(
-                CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds}),
-                check_validity=False,
-                overwrite=True,
-            )
-            print(f"execute: {name}: Executed notebook in {seconds:.2f} seconds", flush=True)
-    return failed
 
 
 if __name__ == "__main__":

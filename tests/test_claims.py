@@ -99,6 +99,10 @@ def test_learning_curve_claims(built_book, runs):
     text = main_text(page(built_book, "book/04_training"))
     assert "1,875 steps" in text and "1,563" in text
     assert f"from {val[0] * 100:.1f} % after the first epoch to {val[-1] * 100:.1f} %" in text
+    run = runs["validation"]
+    mean = sum(run.epoch_seconds) / len(run.epoch_seconds)
+    assert f"An epoch took {mean:.1f} s on average on the machine that built this page, {run.train_seconds:.0f} s" in text
+    assert f"with TensorFlow on {run.threads} of its {run.cores} CPU cores" in text
 
 
 def test_results_page(built_book, runs):
@@ -123,14 +127,19 @@ def test_comparison_table_is_glued(built_book, runs):
 
 
 def test_training_times_say_how_many_cores_tensorflow_used(built_book, runs):
-    """The times in the table mean something only with the threads TensorFlow had (one per
-    notebook in `make book`, which runs two at a time); the page says it, for all three runs."""
-    from mnist_course.training import available_cores
-
-    threads = {runs[name].threads for name in ("seed", "hidden", "best")}
-    assert len(threads) == 1, f"the table's runs trained with different thread counts: {threads}"
-    text = " ".join(page(built_book, "book/07_beyond").get_text(" ").split())
-    assert f"which has {available_cores()} CPU cores; TensorFlow trained each model on {threads.pop()} of them" in text
+    """The table's times mean something only with the threads TensorFlow had: the page says how
+    many cores the machine has and, per model, how many TensorFlow used. `make book` runs this
+    chapter alone, before the others, so its three runs had every core."""
+    text = " ".join(page(built_book, "book/07_beyond").get_text(" ").split()).replace("\u2019", "'")  # smart quotes
+    best = runs["best"]
+    assert f"which has {best.cores} CPU cores; threads is how many of them TensorFlow used" in text
+    assert f"of training on {best.threads} of the machine's {best.cores} CPU cores" in text
+    rows = [" ".join(tr.get_text(" ").split()) for tr in page(built_book, "book/07_beyond").select("article table tr")]
+    for name in ("seed", "hidden", "best"):
+        run = runs[name]
+        row = next(r for r in rows if f"{run.params:,}" in r)
+        assert f"{run.train_seconds:.1f} {run.threads} " in row, row
+        assert run.threads == run.cores, f"{name} trained on {run.threads} of {run.cores} cores: not alone"
 
 
 def test_same_seed_same_result():

@@ -299,7 +299,7 @@ def test_page_figures_and_glued_claims(built_book, trained_models):
     single, hidden = trained_models["single"], trained_models["hidden"]
     for claim in (
         f"The first, with a single layer, reads {single.test_accuracy * 100:.1f} % of the test images right.",
-        f"The other has one hidden layer of 100 units and reads {hidden.test_accuracy * 100:.1f} % of them right.",
+        f"The other has one hidden layer of {hidden.config.hidden[0]} units and reads {hidden.test_accuracy * 100:.1f} % of them right.",
         f"on the {single.params:,} trained weights of the single-layer model",
     ):
         assert claim in text, f"missing or wrong: {claim!r}"

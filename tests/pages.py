@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import yaml
 from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import toc  # noqa: E402  (tools/toc.py, shared with the build's execution step)
 
 
 def toc_files() -> list[str]:
     """Every document of _toc.yml, in reading order, without extension."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return files
+    return toc.toc_files(yaml.safe_load((ROOT / "_toc.yml").read_text()))
 
 
 def source_of(doc: str) -> Path:

@@ -39,26 +39,10 @@ from jupyter_cache.executors.utils import single_nb_execution
 
 from mnist_course import MnistDataError, load_mnist
 from mnist_course.training import available_cores
+from toc import toc_files  # tools/, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
-
-
-def toc_files(toc: dict) -> list[str]:
-    """Every ``file:`` of a jb-book table of contents, in reading order."""
-    found = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                found.append(entry["file"])
-            walk(entry.get("sections"))
-            walk(entry.get("chapters"))
-
-    walk(toc.get("parts"))
-    walk(toc.get("chapters"))
-    walk(toc.get("sections"))
-    return found
 
 
 def notebooks_to_execute(root: Path, execute_config: dict) -> list[Path]:

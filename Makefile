@@ -26,7 +26,7 @@ $(VENV)/.test-requirements: $(VENV)/.requirements requirements-test.txt
 # changes, forget the executed notebooks (trained models stay cached).
 LIBRARY_HASH = $(shell cat mnist_course/*.py | sha256sum | cut -c1-16)
 
-## book: build the site into _build/html, executing every notebook (cached; one per core, then Sphinx)
+## book: build the site into _build/html, executing every notebook (cached; one per core, then Sphinx), and the launch notebooks into _build/launch
 book: $(VENV)/.requirements
 	@mkdir -p _build
 	@if [ "$$(cat _build/.library-hash 2>/dev/null)" != "$(LIBRARY_HASH)" ]; then \
@@ -35,6 +35,8 @@ book: $(VENV)/.requirements
 	@# Then one notebook per core, the explorer (the longest) first so that it does not start last.
 	$(PY) tools/execute_notebooks.py --alone book/07_beyond.ipynb --first book/05_explorer.ipynb
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
+	@# The chapters as plain Jupyter shows them (downloads, Binder, Colab): _build/launch.
+	$(PY) tools/launch_notebooks.py
 
 ## test: install what the tests need and run them all (builds the book)
 test: $(VENV)/.test-requirements chromium

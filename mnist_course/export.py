@@ -2,7 +2,7 @@
 
 The "Draw a digit" page classifies a drawing in the reader's browser, with no
 kernel and no server. This module prepares what the page needs and mirrors, in
-NumPy, exactly what its script (``book/_static/draw/script.html``) does, so the
+NumPy, exactly what its script (``mnist_course/draw/draw.js``) does, so the
 book can show (and the tests can check) the same numbers:
 
 - :func:`model_dict` turns a trained model into plain numbers: for each Dense
@@ -11,13 +11,18 @@ book can show (and the tests can check) the same numbers:
 - :func:`embed_html` wraps those as ``<script type="application/json">``
   elements for the page: the browser does not run or even parse them until the
   page's script asks for a model.
+- :class:`DrawingPad` is the drawing pad itself: its HTML output (markup,
+  style, weights and script) is the same on the static site and in a live
+  notebook.
 - :func:`forward` is the forward pass the page runs; :func:`preprocess` turns a
   drawing into the 28x28 input the way MNIST's makers prepared their digits.
 """
 
 from __future__ import annotations
 
+import html
 import json
+from importlib import resources
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -29,6 +34,7 @@ __all__ = [
     "model_dict",
     "model_json",
     "embed_html",
+    "DrawingPad",
     "forward",
     "display_probabilities",
     "preprocess",
@@ -103,6 +109,58 @@ def embed_html(models: Sequence[Mapping]) -> str:
         element_id = MODEL_ELEMENT_ID.format(name=model["name"])
         parts.append(f'<script type="application/json" id="{element_id}" class="mnist-draw-model">{text}</script>')
     return "\n".join(parts)
+
+
+def _script_text(text: str) -> str:
+    """Text safe inside a <script> element (it must not close it)."""
+    return text.replace("</", "<\\/")
+
+
+class DrawingPad:
+    """The drawing pad with ``models`` (:func:`model_dict`\\ s, the first one chosen at the start).
+
+    Displayed (the last expression of a cell), it is one HTML output: the
+    widget's markup, the models' weights as JSON, and the scripts that add its
+    style to the page's ``<head>`` and run it. The static site shows that
+    output as it is; JupyterLab and Colab run its scripts when the cell runs.
+    """
+
+    def __init__(self, models: Sequence[Mapping]):
+        if not models:
+            raise ValueError("the drawing pad needs at least one model")
+        self.models = list(models)
+
+    def _repr_html_(self) -> str:
+        files = resources.files(__package__) / "draw"
+        choices = "\n".join(
+            f'      <label><input type="radio" name="mnist-draw-model" value="{html.escape(model["name"])}"'
+            f'{" checked" if i == 0 else ""}> {html.escape(model["label"])}</label>'
+            for i, model in enumerate(self.models)
+        )
+        markup = (files / "widget.html").read_text(encoding="utf-8")
+        marker = "      <!-- one radio button per model: mnist_course.export.DrawingPad -->"
+        if marker not in markup:
+            raise RuntimeError("draw/widget.html has lost the place of its model choices")
+        markup = markup.replace(marker, choices).replace('data-model="single"', f'data-model="{html.escape(self.models[0]["name"])}"')
+        css = json.dumps((files / "draw.css").read_text(encoding="utf-8"))
+        add_style = (
+            "(function () {\n"
+            '  if (document.getElementById("mnist-draw-style")) return;\n'
+            '  var style = document.createElement("style");\n'
+            '  style.id = "mnist-draw-style";\n'
+            f"  style.textContent = {css};\n"
+            "  document.head.appendChild(style);\n"
+            "})();"
+        )
+        script = (files / "draw.js").read_text(encoding="utf-8")
+        return "\n".join(
+            [
+                f"<script>{_script_text(add_style)}</script>",
+                markup,
+                embed_html(self.models),
+                f"<script>{_script_text(script)}</script>",
+            ]
+        )
 
 
 # --- the forward pass -------------------------------------------------------------------------

@@ -264,6 +264,86 @@ def bar_comparison(labels, values, *, ylabel, fmt="{:.1f}", color=TRAIN_COLOR, y
     return fig
 
 
+def _framed_image(ax, image, title, fontsize=9):
+    """A digit-sized image with a light frame, so its edges show where the image ends."""
+    ax.imshow(image, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(True)
+        spine.set_color("#bbbbbb")
+    ax.set_title(title, fontsize=fontsize)
+
+
+def preprocessing_steps(ink, steps: dict, centre: float):
+    """A drawing through MNIST's preprocessing: the drawing with the box round its strokes, the
+    crop, the crop fitted into 20 x 20 with its centre of mass, and the result centred in 28 x 28.
+
+    ``steps`` is what :func:`mnist_course.export.preprocess_steps` returns for ``ink``;
+    ``centre`` is where the centre of mass is put (green lines).
+    """
+    from matplotlib.patches import Rectangle
+
+    y0, y1, x0, x1 = steps["box"]
+    cy, cx = steps["com"]
+    oy, ox = steps["offset"]
+    panels = [
+        (f"1. the drawing ({ink.shape[0]} x {ink.shape[1]})", ink),
+        ("2. cropped to the strokes", steps["crop"]),
+        ("3. fitted into 20 x 20", steps["small"]),
+        ("4. centred in 28 x 28", steps["image"]),
+    ]
+    with _figure(figsize=(9, 2.6)) as fig:
+        for i, (title, image) in enumerate(panels):
+            ax = fig.add_subplot(1, 4, i + 1)
+            _framed_image(ax, image, title)
+            if i == 0:
+                ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, color=TEST_COLOR, lw=1.2))
+            if i == 2:
+                ax.plot(cx, cy, "+", color=TEST_COLOR, ms=12, mew=2)
+            if i == 3:
+                ax.plot(cx + ox, cy + oy, "+", color=TEST_COLOR, ms=12, mew=2)
+                ax.axhline(centre, color=ACCENT_COLOR, lw=0.6)
+                ax.axvline(centre, color=ACCENT_COLOR, lw=0.6)
+        fig.tight_layout()
+    return fig
+
+
+def read_inputs(panels):
+    """A row of 28 x 28 inputs, each titled with what a model reads in it.
+
+    ``panels``: (title, image, digit read, its probability) for each input.
+    """
+    with _figure(figsize=(1.3 * len(panels), 2.0)) as fig:
+        for i, (title, image, digit, probability) in enumerate(panels):
+            ax = fig.add_subplot(1, len(panels), i + 1)
+            _framed_image(ax, image, f"{title}\nreads {digit} ({probability * 100:.0f} %)", fontsize=8)
+        fig.tight_layout(pad=0.3)
+    return fig
+
+
+def accuracy_under_changes(changes: dict, models: dict):
+    """Test accuracy of several models as the test images are changed more and more.
+
+    ``changes``: {x-axis label: {model name: [accuracy in % at 0, 1, 2, ... steps]}};
+    ``models``: {model name: legend label}, in the order to draw them. One panel per change.
+    """
+    styles = [(TRAIN_COLOR, "o"), (TEST_COLOR, "s"), (ACCENT_COLOR, "^")]
+    with _figure(figsize=(4 * len(changes), 2.8)) as fig:
+        for i, (xlabel, results) in enumerate(changes.items()):
+            ax = fig.add_subplot(1, len(changes), i + 1)
+            for (name, label), (color, marker) in zip(models.items(), styles):
+                values = results[name]
+                ax.plot(range(len(values)), values, marker=marker, color=color, label=label)
+            ax.set_xticks(range(len(next(iter(results.values())))))
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel("test accuracy (%)")
+            ax.set_ylim(0, 100)
+            ax.legend(loc="lower left")
+        fig.tight_layout()
+    return fig
+
+
 def network_diagram(n_inputs_shown=8, n_outputs=10, activation="sigmoid"):
     """The single dense layer: 784 inputs, every one connected to each of 10 output units."""
     with _figure(figsize=(7.5, 4.2)) as fig:

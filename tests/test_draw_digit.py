@@ -1,6 +1,6 @@
 """The "Draw a digit" page: its script classifies like Keras, reads drawn digits, stays offline.
 
-The page's own JavaScript (book/_static/draw/script.html) runs in headless
+The page's own JavaScript (mnist_course/draw/draw.js) runs in headless
 Chromium over the built site; it exposes its functions as window.mnistDraw.
 The first tests need no browser: they check the NumPy reference of the page's
 preprocessing (mnist_course.export), which the browser tests compare against.

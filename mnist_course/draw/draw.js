@@ -1,4 +1,3 @@
-<script>
 /*
  * "Draw a digit": classify a drawing in the browser with the course's trained
  * dense models. No libraries, no requests: the weights are JSON elements in the
@@ -8,13 +7,11 @@
  * mnist_course/export.py holds a NumPy copy of preprocess() and forward(); the
  * tests check that both, and Keras, agree.
  *
- * Why a <script> element in an .html file, pasted into the page by a
- * {raw} html directive (:file:) of book/draw_a_digit.ipynb, and not a .js file
- * beside the page: Jupyter Book adds every .js file under the book's _static
- * folder (subfolders included) to every page, and book/_static is not copied
- * at all. Pasted in, the script needs no copying and no request; Sphinx
- * rebuilds the page when this file changes (it records the :file: as a
- * dependency), and its search index skips <script> elements.
+ * The page is the output of a code cell of book/draw_a_digit.ipynb
+ * (mnist_course.export.DrawingPad): this script, the widget's markup
+ * (widget.html), its style (draw.css) and the weights come in one HTML output,
+ * so the same drawing pad works on the static site and in a live notebook
+ * (JupyterLab runs the scripts of the outputs a cell makes).
  *
  * Everything is exposed on window.mnistDraw so the tests (and curious readers,
  * in the browser console) can call the same functions the page uses.
@@ -457,4 +454,3 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
 })();
-</script>

@@ -43,3 +43,17 @@ def test_workflow_builds_and_deploys_the_site():
     text = (ROOT / ".github" / "workflows" / "publish.yml").read_text()
     for needed in ("branches: [main]", "make book", "actions/upload-pages-artifact", "path: _build/html", "actions/deploy-pages", "_build/.jupyter_cache"):
         assert needed in text
+
+
+def test_publish_workflow_pushes_the_launch_notebooks_where_the_buttons_point():
+    """The launch buttons open _config.yml's repository.branch: the workflow fills it from _build/launch."""
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "publish.yml").read_text())
+    steps = workflow["jobs"]["build"]["steps"]
+    runs = [step.get("run", "") for step in steps]
+    build = next(i for i, run in enumerate(runs) if "make book" in run)
+    push = next(i for i, run in enumerate(runs) if "git push" in run)
+    assert build < push, "the launch notebooks are pushed after the book is built"
+    assert "cd _build/launch" in runs[push] and "['repository']['branch']" in runs[push]
+    assert workflow["jobs"]["build"]["permissions"]["contents"] == "write"

@@ -36,6 +36,11 @@ book: $(VENV)/.requirements
 	$(PY) tools/execute_notebooks.py --alone book/07_beyond.ipynb --first book/05_explorer.ipynb
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 
+## check: the fast tests (library, data, exercises, pages' sources): no book build, no training, no browser
+.PHONY: check
+check: $(VENV)/.test-requirements
+	$(PY) -m pytest -m "not slow and not browser"
+
 ## test: install what the tests need and run them all (builds the book)
 test: $(VENV)/.test-requirements chromium
 	$(PY) -m pytest

@@ -38,6 +38,11 @@ book: $(VENV)/.requirements
 	@# The chapters as plain Jupyter shows them (downloads, Binder, Colab): _build/launch.
 	$(PY) tools/launch_notebooks.py
 
+## check: the fast tests (library, data, exercises, pages' sources): no book build, no training, no browser
+.PHONY: check
+check: $(VENV)/.test-requirements
+	$(PY) -m pytest -m "not slow and not browser"
+
 ## test: install what the tests need and run them all (builds the book)
 test: $(VENV)/.test-requirements chromium
 	$(PY) -m pytest

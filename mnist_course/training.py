@@ -24,11 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-
-try:  # POSIX: Linux, macOS, Binder, Colab
-    import fcntl
-except ImportError:  # Windows: no lock; the rename in _save still keeps the cache whole
-    fcntl = None
+from filelock import FileLock, Timeout
 
 from .data import data_fingerprint, flatten, load_mnist, scale
 
@@ -448,29 +444,25 @@ def _fit_and_report(config: ModelConfig, quiet: bool, on_epoch: Callable | None)
 def _run_lock(key: str):
     """An exclusive lock on one run of the cache, held across processes (released if one dies).
 
-    Without fcntl (Windows), or where the lock cannot be taken (a read-only
-    cache, a network file system without locks), it goes on unlocked: the
-    rename in ``_save`` still keeps the cache whole, at worst a run trains twice.
+    Where the lock cannot be taken (a read-only cache, say), it goes on
+    unlocked: the rename in ``_save`` still keeps the cache whole, at worst a
+    run trains twice.
     """
-    handle = None
-    if fcntl is not None:
+    lock = None
+    try:
+        locks = cache_dir() / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(locks / f"{key}.lock")
         try:
-            locks = cache_dir() / "locks"
-            locks.mkdir(parents=True, exist_ok=True)
-            handle = open(locks / f"{key}.lock", "a")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                # On stderr: the build drops it from the pages; a live notebook shows why it pauses.
-                print("Waiting for another process that is training this model...", file=sys.stderr, flush=True)
-                fcntl.flock(handle, fcntl.LOCK_EX)
-        except OSError:
-            if handle is not None:
-                handle.close()
-            handle = None
+            lock.acquire(timeout=0)
+        except Timeout:
+            # On stderr: the build drops it from the pages; a live notebook shows why it pauses.
+            print("Waiting for another process that is training this model...", file=sys.stderr, flush=True)
+            lock.acquire()
+    except OSError:  # cannot lock here (filelock's Timeout, an OSError too, is handled above)
+        lock = None
     try:
         yield
     finally:
-        if handle is not None:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            handle.close()
+        if lock is not None:
+            lock.release()

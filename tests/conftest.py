@@ -50,3 +50,10 @@ def built_book() -> Path:
     if result.returncode != 0:
         pytest.fail(f"The book did not build (exit {result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
     return HTML
+
+
+def pytest_collection_modifyitems(items):
+    # `make check` deselects slow tests: a test that needs the built book is slow whether or not it says so.
+    for item in items:
+        if "built_book" in item.fixturenames and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)

@@ -144,7 +144,7 @@ def test_sphinx_executed_no_notebook_itself(built_book):
 def test_two_processes_needing_the_same_model_train_it_once(tmp_path):
     """mnist_course.train locks each run: a second process that asks for the run while the first
     trains it waits, then loads it."""
-    import fcntl
+    from filelock import FileLock, Timeout
 
     from mnist_course import SEED_MODEL
     from mnist_course.training import _cache_key
@@ -167,12 +167,12 @@ def test_two_processes_needing_the_same_model_train_it_once(tmp_path):
     while True:  # until the first process holds the lock
         assert time.monotonic() < deadline and trainer.poll() is None, "the first process never took the lock"
         if lock.exists():
-            with open(lock, "a") as handle:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    fcntl.flock(handle, fcntl.LOCK_UN)
-                except BlockingIOError:
-                    break
+            probe = FileLock(lock)
+            try:
+                probe.acquire(timeout=0)
+            except Timeout:
+                break
+            probe.release()
         time.sleep(0.1)
     waiter = subprocess.run([*command, "0", json.dumps(settings)], env=env, capture_output=True, text=True)
     trained = json.loads(trainer.communicate()[0].strip().splitlines()[-1])

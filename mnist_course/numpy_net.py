@@ -23,6 +23,7 @@ __all__ = [
     "gradient",
     "sgd_step",
     "adam_step",
+    "run_epoch",
     "OPTIMIZERS",
     "train",
     "NumpyRun",
@@ -86,6 +87,14 @@ def adam_step(params, grads, state, learning_rate=0.001, beta1=0.9, beta2=0.999,
         params[name] -= learning_rate * m_hat / (np.sqrt(v_hat) + epsilon)
 
 
+def run_epoch(params, x, y, step, state, learning_rate, batch_size, rng):
+    """One pass over all images in a new random order: one optimizer step per batch."""
+    order = rng.permutation(len(x))
+    for start in range(0, len(x), batch_size):
+        batch = order[start : start + batch_size]
+        step(params, gradient(params, x[batch], y[batch]), state, learning_rate)
+
+
 # Each optimizer's step and its default learning rate.
 OPTIMIZERS = {"sgd": (sgd_step, 0.1), "adam": (adam_step, 0.001)}
 
@@ -120,10 +129,10 @@ def train(
 ) -> NumpyRun:
     """Mini-batch training of the 784-10 layer on images ``x`` (flattened, scaled) with labels ``y``.
 
-    As Keras' ``fit``: every epoch visits the images in a new random order, in
-    batches of ``batch_size``, one optimizer step per batch. Only the loop is
-    timed; the loss and accuracy on all training images printed after each
-    epoch are measured outside it.
+    As Keras' ``fit``: every epoch (:func:`run_epoch`) visits the images in a
+    new random order, in batches of ``batch_size``, one optimizer step per
+    batch. Only the epochs are timed; the loss and accuracy on all training
+    images printed after each epoch are measured outside them.
     """
     step, default_rate = OPTIMIZERS[optimizer]
     rate = default_rate if learning_rate is None else learning_rate
@@ -133,10 +142,7 @@ def train(
     state: dict = {}
     for epoch in range(epochs):
         started = time.perf_counter()
-        order = rng.permutation(len(x))
-        for start in range(0, len(x), batch_size):
-            batch = order[start : start + batch_size]
-            step(run.params, gradient(run.params, x[batch], y[batch]), state, rate)
+        run_epoch(run.params, x, y, step, state, rate, batch_size, rng)
         run.epoch_seconds.append(time.perf_counter() - started)
         run.train_loss.append(float(loss(run.params, x, y)))
         run.train_accuracy.append(accuracy(run.params, x, y))

@@ -47,21 +47,21 @@ def init_params(rng: np.random.Generator, dtype=np.float32) -> dict[str, np.ndar
 
 
 def logits(params, x):
-    """The 10 weighted sums of each image (one row of ``x`` per image): z = x W + b."""
+    """The 10 weighted sums z = xW + b of each image (a row of x)."""
     return x @ params["W"] + params["b"]
 
 
 def loss(params, x, y):
-    """Mean cross-entropy over the images: -log of the softmax probability of the true label."""
+    """Mean over the images of -log(softmax probability of the label)."""
     z = logits(params, x)
-    z = z - z.max(axis=1, keepdims=True)  # the same softmax, and exp cannot overflow
+    z = z - z.max(axis=1, keepdims=True)  # same softmax, exp cannot overflow
     log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
     return -log_p[np.arange(len(y)), y].mean()
 
 
 def gradient(params, x, y):
-    """The derivatives of :func:`loss` with respect to W and b."""
-    error = softmax(logits(params, x))  # p: each image's 10 probabilities
+    """The derivatives of the loss with respect to W and b."""
+    error = softmax(logits(params, x))  # p: 10 probabilities per image
     error[np.arange(len(y)), y] -= 1  # p - onehot(y)
     error /= len(y)  # the loss is a mean over the images
     return {"W": x.T @ error, "b": error.sum(axis=0)}
@@ -73,7 +73,8 @@ def sgd_step(params, grads, state, learning_rate=0.1):
         params[name] -= learning_rate * grads[name]
 
 
-def adam_step(params, grads, state, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-7):
+def adam_step(params, grads, state, learning_rate=0.001,
+              beta1=0.9, beta2=0.999, epsilon=1e-7):
     """Adam (Kingma and Ba), with Keras' default settings."""
     state["t"] = t = state.get("t", 0) + 1
     for name in params:
@@ -88,11 +89,12 @@ def adam_step(params, grads, state, learning_rate=0.001, beta1=0.9, beta2=0.999,
 
 
 def run_epoch(params, x, y, step, state, learning_rate, batch_size, rng):
-    """One pass over all images in a new random order: one optimizer step per batch."""
+    """All images once, in a new random order: one step per batch."""
     order = rng.permutation(len(x))
     for start in range(0, len(x), batch_size):
         batch = order[start : start + batch_size]
-        step(params, gradient(params, x[batch], y[batch]), state, learning_rate)
+        grads = gradient(params, x[batch], y[batch])
+        step(params, grads, state, learning_rate)
 
 
 # Each optimizer's step and its default learning rate.
@@ -168,8 +170,8 @@ def accuracy(params, x, y) -> float:
 # --------------------------------------------------------------------------- checking the gradient
 
 
-def numerical_gradient(loss_fn, params, x, y, name: str, index: tuple, eps: float = 1e-5) -> float:
-    """The derivative of ``loss_fn`` with respect to ``params[name][index]``, by central differences."""
+def numerical_gradient(loss_fn, params, x, y, name, index, eps=1e-5):
+    """d loss_fn / d params[name][index], estimated by central differences."""
     original = params[name][index]
     try:
         params[name][index] = original + eps
@@ -181,8 +183,8 @@ def numerical_gradient(loss_fn, params, x, y, name: str, index: tuple, eps: floa
     return float((above - below) / (2 * eps))
 
 
-def relative_error(analytic: float, numeric: float) -> float:
-    """|a - n| / (|a| + |n|): 0 when they agree, 1 when one is 0 or they have opposite signs."""
+def relative_error(analytic, numeric):
+    """|a - n| / (|a| + |n|): 0 if equal, 1 if one is 0 or the signs differ."""
     scale = abs(analytic) + abs(numeric)
     return abs(analytic - numeric) / scale if scale else 0.0
 

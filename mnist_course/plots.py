@@ -306,7 +306,7 @@ def gradient_of_one_image(image, probabilities, label, weight_gradient):
     limit = float(np.abs(step).max()) or 1.0
     digits = np.arange(10)
     with _figure(figsize=(9, 4.6)) as fig:
-        top = fig.add_gridspec(1, 3, width_ratios=[1, 2.2, 2.2], left=0.03, right=0.99, top=0.93, bottom=0.5, wspace=0.35)
+        top = fig.add_gridspec(1, 3, width_ratios=[1, 2.2, 2.2], left=0.03, right=0.99, top=0.93, bottom=0.54, wspace=0.35)
         _digit_axes(fig.add_subplot(top[0]), np.asarray(image).reshape(28, 28), f"image, label {int(label)}")
         bars = fig.add_subplot(top[1])
         bars.bar(digits - 0.2, probabilities, 0.4, color=TRAIN_COLOR, label="p (model)")
@@ -323,11 +323,11 @@ def gradient_of_one_image(image, probabilities, label, weight_gradient):
         error.set_xticks(digits)
         error.set_xlabel("output unit")
         error.set_title("error p - onehot(label)")
-        bottom = fig.add_gridspec(1, 10, left=0.01, right=0.99, top=0.33, bottom=0.02, wspace=0.08)
+        bottom = fig.add_gridspec(1, 10, left=0.01, right=0.99, top=0.3, bottom=0.0, wspace=0.08)
         for digit in digits:
             ax = fig.add_subplot(bottom[digit])
             _digit_axes(ax, step[:, digit].reshape(28, 28), f"unit {digit}", cmap="RdBu_r", vmin=-limit, vmax=limit)
-        fig.text(0.5, 0.37, "the step each unit's weights take: minus the gradient, x times (onehot - p)", ha="center", fontsize=10)
+        fig.text(0.5, 0.38, "the step each unit's weights take: minus the gradient, x times (onehot - p)", ha="center", fontsize=10)
     return fig
 
 

@@ -102,6 +102,24 @@ def test_gradient_check_claims(text, data):
     assert f"relative error under {1e-6:g}" in text
 
 
+def test_settings_and_constants_stated(text):
+    """The glued settings and the floating-point facts the prose states."""
+    config = mnist_course.SEED_MODEL
+    n_params = sum(value.size for value in numpy_net.init_params(np.random.default_rng(0)).values())
+    assert n_params == 7850
+    assert "train the same 784-10 layer on the same images" in text
+    assert f"far too slow to train the {n_params:,} parameters with" in text
+    assert f"{config.batch_size} at a time, as Keras' fit does" in text
+    sgd_rate = numpy_net.OPTIMIZERS["sgd"][1]
+    assert f"With a learning rate of {sgd_rate:g}, plain SGD reaches" in text
+    assert re.search(rf"plain SGD reaches [\d.]+ % test accuracy in {config.epochs} epochs", text)
+    float64, float32 = np.finfo(np.float64), np.finfo(np.float32)
+    assert f"carries about {float64.precision} significant digits (its relative rounding step is {float64.eps:.1e})" in text
+    assert f"= {1e-5:g} the central difference is off twice over" in text
+    assert f"which carries only about {float32.precision} digits" in text
+    assert "The summed gradient is 8 times too large" in text
+
+
 def test_untrained_image_claims(text, data):
     (x_train, y_train), _ = data
     start = numpy_net.init_params(np.random.default_rng(0))

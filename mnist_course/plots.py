@@ -370,3 +370,62 @@ def network_diagram(n_inputs_shown=8, n_outputs=10, activation="sigmoid"):
         ax.text(0.3, -0.6, "784 inputs\n(pixels, scaled)", ha="center", va="top", fontsize=9)
         ax.text(2.2, -0.6, f"10 units\nDense, {activation}", ha="center", va="top", fontsize=9)
     return fig
+
+
+def gradient_of_one_image(image, probabilities, label, weight_gradient):
+    """How one image pulls on the weights: its error p - onehot(label), and the step it asks of each unit.
+
+    Top: the image, the model's 10 probabilities beside the one-hot target, and
+    their difference. Bottom: minus the loss' gradient with respect to each
+    unit's 784 weights (the direction a gradient step moves them), as 28x28
+    images on one colour scale: red pixels would grow, blue ones shrink.
+    """
+    probabilities = np.asarray(probabilities, dtype=float)
+    target = np.eye(10)[int(label)]
+    step = -np.asarray(weight_gradient, dtype=float)
+    limit = float(np.abs(step).max()) or 1.0
+    digits = np.arange(10)
+    with _figure(figsize=(9, 4.6)) as fig:
+        top = fig.add_gridspec(1, 3, width_ratios=[1, 2.2, 2.2], left=0.03, right=0.99, top=0.93, bottom=0.54, wspace=0.35)
+        _digit_axes(fig.add_subplot(top[0]), np.asarray(image).reshape(28, 28), f"image, label {int(label)}")
+        bars = fig.add_subplot(top[1])
+        bars.bar(digits - 0.2, probabilities, 0.4, color=TRAIN_COLOR, label="p (model)")
+        bars.bar(digits + 0.2, target, 0.4, color=TEST_COLOR, label="onehot(label)")
+        bars.set_ylim(0, 1.05)
+        bars.set_xticks(digits)
+        bars.set_xlabel("output unit")
+        bars.legend(loc="upper left", fontsize=8)
+        error = fig.add_subplot(top[2])
+        difference = probabilities - target
+        error.bar(digits, difference, color=[TEST_COLOR if d < 0 else TRAIN_COLOR for d in difference])
+        error.axhline(0, color=GREY, lw=0.6)
+        error.set_ylim(-1.05, 1.05)
+        error.set_xticks(digits)
+        error.set_xlabel("output unit")
+        error.set_title("error p - onehot(label)")
+        bottom = fig.add_gridspec(1, 10, left=0.01, right=0.99, top=0.3, bottom=0.0, wspace=0.08)
+        for digit in digits:
+            ax = fig.add_subplot(bottom[digit])
+            _digit_axes(ax, step[:, digit].reshape(28, 28), f"unit {digit}", cmap="RdBu_r", vmin=-limit, vmax=limit)
+        fig.text(0.5, 0.38, "the step each unit's weights take: minus the gradient, x times (onehot - p)", ha="center", fontsize=10)
+    return fig
+
+
+def weight_templates_compared(kernels: dict):
+    """Several models' weight templates, one row of ten 28x28 images per model.
+
+    Each row has its own colour scale (clipped at the 99th percentile of its
+    weights' size), as models trained differently need not use the same range.
+    """
+    rows = len(kernels)
+    with _figure(figsize=(9, 1.25 * rows + 0.2)) as fig:
+        for row, (name, kernel) in enumerate(kernels.items()):
+            kernel = np.asarray(kernel)
+            limit = float(np.percentile(np.abs(kernel), 99)) or 1.0
+            for digit in range(10):
+                ax = fig.add_subplot(rows, 10, row * 10 + digit + 1)
+                _digit_axes(ax, kernel[:, digit].reshape(28, 28), f"unit {digit}", cmap="RdBu_r", vmin=-limit, vmax=limit)
+                if digit == 0:
+                    ax.set_ylabel(name, fontsize=9)
+        fig.tight_layout(pad=0.3)
+    return fig

@@ -487,3 +487,15 @@ def test_grade_command_rejects_another_exercise(built, tmp_path):
     by_name = {row["submission"]: row for row in rows}
     assert "01_dataset" in by_name["wrong.ipynb"]["error"] and float(by_name["wrong.ipynb"]["total"]) == 0
     assert by_name["broken.ipynb"]["error"] and float(by_name["broken.ipynb"]["total"]) == 0
+
+
+def test_digest_tool_matches_the_checks():
+    """exercises/digest.py computes the digests the checks store (for instructors writing new checks)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("exercise_digest", EXERCISES / "digest.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    for name, value in (("01_dataset", 60000), ("01_dataset", 0.1912), ("04_training", 469), ("02_flattening", 67)):
+        assert tool.digest(name, value) in (SOURCES / f"{name}.ipynb").read_text(), f"{name}: no check stores the digest of {value}"
+    assert tool.digest("01_dataset", 60000) != tool.digest("04_training", 60000), "the digests are not salted per exercise"

@@ -43,7 +43,7 @@ from exercise_helpers import (
     with_code,
 )
 
-EXPECTED = ["01_dataset", "02_flattening", "03_dense_model", "04_training", "05_results"]
+EXPECTED = ["01_dataset", "02_flattening", "03_dense_model", "04_training", "05_results", "06_numpy_training"]
 
 
 @pytest.fixture(scope="session")
@@ -146,6 +146,30 @@ def test_every_question_has_public_and_hidden_tests(built):
         assert sorted(public) == sorted(cases)
 
 
+# Correct answers of exercise 6, the starting point of its wrong ones.
+_CROSS_ENTROPY = """
+def cross_entropy(W, b, x, y):
+    p = softmax(x @ W + b)
+    return float(-np.log(p[np.arange(len(y)), y]).mean())
+"""
+_GRADIENTS = """
+def gradients(W, b, x, y):
+    n = len(y)
+    dz = softmax(x @ W + b)
+    dz[np.arange(n), y] -= 1
+    return x.T @ dz / n, dz.mean(axis=0)
+"""
+_SGD_EPOCH = """
+def sgd_epoch(W, b, x, y, learning_rate, batch_size, rng):
+    order = rng.permutation(len(x))
+    for start in range(0, len(x), batch_size):
+        batch = order[start:start + batch_size]
+        dW, db = gradients(W, b, x[batch], y[batch])
+        W = W - learning_rate * dW
+        b = b - learning_rate * db
+    return W, b
+"""
+
 # Deliberately wrong answers: code run on top of the solution's globals, words the failing check
 # must say, and words it must not say (the feedback blames the root cause, not a bystander).
 WRONG_ANSWERS = [
@@ -221,6 +245,32 @@ WRONG_ANSWERS = [
     # A wrong y_pred (question 1) must be named as the cause, not n_wrong computed from it.
     ("05_results", "q4", "y_pred = np.roll(y_pred, 1)\nn_wrong = int((y_pred != y_test).sum())", ["fix question 1 first"], []),
     ("05_results", "q5", "def weight_templates(W):\n    return W.reshape(10, 28, 28)", ["transpose"], []),
+    ("06_numpy_training", "q1", _CROSS_ENTROPY.replace(".mean()", ".sum()"), ["take their mean"], []),
+    ("06_numpy_training", "q1", _CROSS_ENTROPY.replace("-np.log", "np.log"), ["minus sign"], []),
+    ("06_numpy_training", "q2", _GRADIENTS.replace(" / n, dz.mean(axis=0)", ", dz.sum(axis=0)"), ["times too large"], ["question 1"]),
+    ("06_numpy_training", "q2", _GRADIENTS.replace("x.T @ dz / n, dz.mean(axis=0)", "-(x.T @ dz) / n, -dz.mean(axis=0)"), ["wrong sign"], []),
+    ("06_numpy_training", "q2", _GRADIENTS.replace("x.T @ dz / n", "dz.T @ x / n"), ["transposed"], []),
+    # A wrong loss (question 1) is named as the cause when the gradient check cannot trust it.
+    ("06_numpy_training", "q2", _CROSS_ENTROPY.replace(".mean()", ".sum()"), ["fix question 1 first"], []),
+    ("06_numpy_training", "q3", "relative_error = 0.5", ["relative_error is not"], []),
+    (
+        "06_numpy_training",
+        "q3",
+        "numeric = (cross_entropy(W_up, b0, x_check, y_check) - cross_entropy(W0, b0, x_check, y_check)) / eps",
+        ["central difference"],
+        [],
+    ),
+    ("06_numpy_training", "q4", _SGD_EPOCH.replace("W = W - learning_rate * dW", "W = W + learning_rate * dW"), ["uphill"], []),
+    ("06_numpy_training", "q4", _SGD_EPOCH.replace("W = W - learning_rate * dW", "W -= learning_rate * dW"), ["changed the W or b"], []),
+    ("06_numpy_training", "q4", _SGD_EPOCH.replace("rng.permutation(len(x))", "np.arange(len(x))"), ["order"], []),
+    (
+        "06_numpy_training",
+        "q4",
+        "W, b = sgd_epoch(np.zeros((784, 10)), np.zeros(10), x_train_flat[:100], y_train[:100], 0.5, 100, np.random.default_rng(0))\n"
+        "test_accuracy = float(np.mean((x_test_flat @ W + b).argmax(axis=1) == y_test))",
+        ["less than 88%"],
+        [],
+    ),
 ]
 
 # Answers taken from the course library (mnist_course): (question, a line the solution cell
@@ -241,6 +291,14 @@ SHORTCUTS = {
             "def train_model(x, y, epochs, batch_size, seed):\n"
             "    model = mnist_course.build_model(mnist_course.SEED_MODEL.replace(seed=seed, epochs=epochs, batch_size=batch_size))\n"
             "    return model, model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)",
+        ),
+    ],
+    "06_numpy_training": [
+        # No library module has these yet; a graded function that reaches into mnist_course at all fails.
+        (
+            "q1",
+            "def cross_entropy(",
+            _CROSS_ENTROPY.replace("    p = softmax(", "    from mnist_course.metrics import softmax as library_softmax\n    p = library_softmax("),
         ),
     ],
     "05_results": [
@@ -347,6 +405,8 @@ def test_feedback_shows_no_expected_value_and_no_test_source(built, solved, blan
                 if passed:
                     continue
                 assert shown_source_lines(message) == [REPORT_LINE], f"{name} {question} ({label}) shows test source:\n{message}"
+                # The catch-all for answers of unforeseen types must not be how a known mistake is reported.
+                assert "this check stopped at" not in message, f"{name} {question} ({label}): the check broke:\n{message}"
                 text = message.split(REPORT_LINE, 1)[1]
                 for line in sources:
                     assert line not in text, f"{name} {question} ({label}): the feedback shows the test line {line!r}:\n{message}"

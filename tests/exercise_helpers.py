@@ -132,3 +132,134 @@ def student_text(notebook: Path) -> str:
     parts = [_source(cell) for cell in data["cells"]]
     parts += list(data["metadata"].get("otter", {}).get("tests", {}).values())
     return "\n".join(parts)
+
+
+def notebook_environment(notebook: Path) -> dict:
+    """The globals after running a notebook's code cells in this process, as Run All would leave them.
+
+    Otter's own cells (``import otter``, ``grader.check(...)``, ``grader.export(...)``) are left
+    out: the checks are run on these globals by the caller instead.
+    """
+    environment: dict = {"__name__": "__main__"}
+    for index, cell in enumerate(cells(notebook)):
+        source = _source(cell)
+        if cell["cell_type"] != "code" or "grader" in source or "import otter" in source:
+            continue
+        exec(compile(source, f"<{notebook.stem} cell {index}>", "exec"), environment)
+    return environment
+
+
+def public_tests(notebook: Path) -> dict[str, str]:
+    """The source of each question's public test file, as stored in the student notebook's metadata."""
+    return json.loads(notebook.read_text(encoding="utf-8"))["metadata"]["otter"]["tests"]
+
+
+def feedback(test_source: str, environment: dict, question: str = "q") -> list[tuple[bool, str]]:
+    """What a student sees for one check: (passed, otter's message) of each test case, run by otter itself."""
+    from otter.test_files.exception_test import ExceptionTestFile
+
+    test_file = ExceptionTestFile.from_string(test_source, path=f"{question}.py")
+    test_file.run(environment)
+    return [(result.passed, result.message) for result in test_file.test_case_results]
+
+
+# Every check ends with this line, the one otter shows above a failure's message: it holds no value.
+REPORT_LINE = "assert message is None, message"
+
+
+def with_code(environment: dict, code: str) -> dict:
+    """A copy of a notebook's globals with code run on top, as if a student had changed a cell."""
+    changed = dict(environment)
+    exec(compile(code, "<changed answer>", "exec"), changed)
+    return changed
+
+
+def answer_names(notebook: Path) -> dict[str, list[str]]:
+    """The names each question's public check reads, from the answer lines of the student notebook
+    (``name = ...``, ``a, b = ..., ...``, ``def name(``), in the order the notebook defines them."""
+    tests = public_tests(notebook)
+    found: dict[str, list[str]] = {}
+    pending: list[str] = []
+    for cell in cells(notebook):
+        source = _source(cell)
+        if cell["cell_type"] != "code":
+            continue
+        check = re.fullmatch(r'grader\.check\("(q\d+)"\)', source.strip())
+        if check:
+            question = check.group(1)
+            found[question] = [name for name in pending if f'"{name}"' in tests[question] or f"'{name}'" in tests[question]]
+            pending = []
+            continue
+        for line in source.splitlines():
+            assigned = re.fullmatch(r"([\w, ]+?) = \.\.\.(, \.\.\.)*", line.strip())
+            if assigned:
+                pending += [name.strip() for name in assigned.group(1).split(",")]
+            defined = re.match(r"def (\w+)\(", line)
+            if defined:
+                pending.append(defined.group(1))
+    return found
+
+
+def secret_patterns(value) -> list[str]:
+    """Regular expressions for the ways feedback could spell out an answer's value (none for functions,
+    models or large arrays). One-digit numbers and booleans are too common to look for bare: only
+    phrases that state them as the expected value count."""
+    import numbers
+
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return [rf"(?i)\b(should|must) be {bool(value)}\b", rf"(?i)\banswer is {bool(value)}\b"]
+    if isinstance(value, numbers.Integral):
+        number = int(value)
+        if abs(number) < 10:
+            return [rf"(?i)\b(should|must) be {number}\b(?!\.\d)", rf"(?i)\b(answer|expected)( value)? is {number}\b(?!\.\d)"]
+        return [rf"(?<![\w.]){re.escape(form)}(?!\w|\.\d)" for form in sorted({str(number), f"{number:,}"})]
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if number.is_integer():
+            return secret_patterns(int(number))
+        forms = {f"{number:.{digits}f}" for digits in range(2, 7)} | {f"{100 * number:.{digits}f}%" for digits in range(0, 4)}
+        telling = [form for form in forms if len(form.lstrip("-0.").rstrip("%").replace(".", "")) >= 2]
+        return [rf"(?<![\d.]){re.escape(form)}(?!\d)" for form in sorted(telling)]
+    if isinstance(value, (tuple, list, np.ndarray)):
+        try:
+            array = np.asarray(value)
+        except ValueError:
+            return []
+        if array.size > 20 or array.dtype.kind not in "iuf":
+            return []
+        patterns = [re.escape(str(tuple(array.tolist()))), re.escape(str(array.tolist()))] if array.ndim == 1 else []
+        for element in array.ravel().tolist():
+            if abs(element) >= 10 or not float(element).is_integer():
+                patterns += secret_patterns(element)
+        return patterns
+    return []
+
+
+def shown_source_lines(message: str) -> list[str]:
+    """The lines of test source otter prints in a failure message (under "Error at line N in test q:")."""
+    lines = message.splitlines()
+    return [lines[index + 1].strip() for index, line in enumerate(lines[:-1]) if re.match(r"Error at line \d+ in test ", line)]
+
+
+def checks_source_lines(autograder_zip: Path) -> list[str]:
+    """Every telling line of every test file (public and hidden), except the common report line."""
+    lines = set()
+    with zipfile.ZipFile(autograder_zip) as archive:
+        for member in archive.namelist():
+            if member.startswith("tests/") and member.endswith(".py"):
+                lines |= {line.strip() for line in archive.read(member).decode().splitlines()}
+    return sorted(line for line in lines if len(line) >= 12 and line != REPORT_LINE)
+
+
+def solution_expressions(source_notebook: Path) -> list[str]:
+    """The right-hand sides of the solution's assignments and returns (long enough to be telling),
+    except those the prompts give away."""
+    prompts = "\n".join(_source(cell) for cell in cells(source_notebook) if cell["cell_type"] == "markdown")
+    expressions = []
+    for line in solution_lines(source_notebook):
+        found = re.match(r"(?:return\s+|[\w, ]+?\s*=\s*)(.+)$", line)
+        if found and len(found.group(1)) >= 12 and found.group(1) not in prompts:
+            expressions.append(found.group(1))
+    return expressions

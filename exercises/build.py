@@ -32,6 +32,46 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SOURCE_DIR = HERE / "source"
+# A source's setup cell holds only this line; the student notebook gets the Colab setup,
+# written from _config.yml (repository.url and the launch branch, where the exercises are).
+SETUP_MARKER = "# Setup: exercises/build.py writes this cell from _config.yml."
+
+
+def colab_setup(name: str) -> str:
+    """The first code cell of a student notebook: in Colab, install and fetch what it needs."""
+    sys.path.insert(0, str(HERE.parent / "tools"))
+    from launch_notebooks import course_settings, install_requirement
+
+    settings = course_settings(HERE.parent)
+    owner_repo = settings["repository"].removeprefix("https://github.com/")
+    otter = next(line.strip() for line in (HERE.parent / "requirements.txt").read_text().splitlines() if line.startswith("otter-grader=="))
+    notebook_url = f"https://raw.githubusercontent.com/{owner_repo}/{settings['branch']}/exercises/{name}.ipynb"
+    return f'''# Setup. In Google Colab this installs what the exercise needs (otter-grader and the
+# course library) and fetches this exercise's checks; anywhere else it does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import importlib.util
+    import json
+    import pathlib
+    import subprocess
+    import urllib.request
+
+    missing = [package for module, package in (
+        ("otter", "{otter}"),
+        ("mnist_course", "{install_requirement(settings)}"),
+    ) if importlib.util.find_spec(module) is None]
+    if missing and subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing]).returncode != 0:
+        raise RuntimeError(
+            f"Installing {{', '.join(missing)}} failed: pip says why above. "
+            "Check that this Colab session is online, then run this cell again."
+        )
+    notebook = pathlib.Path("{name}.ipynb")
+    if not notebook.exists():
+        urllib.request.urlretrieve("{notebook_url}", notebook)
+    pathlib.Path("tests").mkdir(exist_ok=True)
+    for question, checks in json.loads(notebook.read_text())["metadata"]["otter"]["tests"].items():
+        pathlib.Path("tests", question + ".py").write_text(checks)'''
 
 
 def exercise_names() -> list[str]:
@@ -46,6 +86,8 @@ def normalise_notebook(notebook: dict, name: str) -> dict:
         if cell["cell_type"] == "code":
             cell["outputs"] = []
             cell["execution_count"] = None
+            if "".join(cell["source"]).strip() == SETUP_MARKER:
+                cell["source"] = colab_setup(name).splitlines(keepends=True)
         cell.get("metadata", {}).pop("execution", None)
     notebook["metadata"] = {
         key: value for key, value in notebook["metadata"].items() if key in ("kernelspec", "language_info", "otter")

@@ -434,8 +434,20 @@ def _fit_and_report(config: ModelConfig, quiet: bool, on_epoch: Callable | None)
     if quiet:
         import io
 
+        # Quiet keeps the epoch lines out of the output, but a live notebook must not sit
+        # silent for minutes: one progress line on stderr, rewritten each epoch (the
+        # book build drops stderr from its pages).
+        started = time.perf_counter()
+        name = f"{architecture(config)}, {config.output_activation} output"
+
+        def report(epoch, epochs, logs):
+            end = "\n" if epoch == epochs else ""
+            print(f"\rTraining the {name}: epoch {epoch}/{epochs}, {time.perf_counter() - started:.0f} s", end=end, file=sys.stderr, flush=True)
+            if on_epoch is not None:
+                on_epoch(epoch, epochs, logs)
+
         with contextlib.redirect_stdout(io.StringIO()):
-            return _fit(config, on_epoch)
+            return _fit(config, report)
     print(f"Training {describe(config)}", flush=True)
     return _fit(config, on_epoch)
 

@@ -38,6 +38,7 @@ from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
 
 from mnist_course import MnistDataError, load_mnist
+from mnist_course.explorer import STATIC_PAGE_VARIABLE
 from mnist_course.training import available_cores
 from toc import toc_files  # tools/, beside this script
 
@@ -163,9 +164,11 @@ def main(argv=None) -> int:
             print(f"execute: {error}", file=sys.stderr)
             return 1
 
+    # The pages these kernels make are static: widgets that need a kernel say so (mnist_course.explorer).
+    static = {STATIC_PAGE_VARIABLE: "1"}
     failed = []
     for path in by_itself:
-        failed += _execute_and_cache([path], 1, {}, root, cache, settings)
+        failed += _execute_and_cache([path], 1, static, root, cache, settings)
     if failed:
         print(f"execute: stopped: {', '.join(failed)} must run alone first (fix it and build again)", file=sys.stderr)
         return 1
@@ -173,7 +176,7 @@ def main(argv=None) -> int:
     # with thread pools as wide as the machine slowed each other down
     # (clean build measured at 179 s with them, 156 s without).
     threads = str(max(1, available_cores() // max(jobs, 1)))
-    environment = {name: os.environ.get(name, threads) for name in THREAD_VARIABLES}
+    environment = {name: os.environ.get(name, threads) for name in THREAD_VARIABLES} | static
     failed += _execute_and_cache(together, jobs, environment, root, cache, settings)
     print(f"execute: done in {time.perf_counter() - started:.1f} s", flush=True)
     if failed:

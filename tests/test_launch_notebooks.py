@@ -169,7 +169,7 @@ def jupyterlab(binder_python, launch_tree, tmp_path_factory):
     log = folder.parent / "jupyterlab.log"
     server = subprocess.Popen(
         [str(binder_python.parent / "jupyter"), "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
-         "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={folder}",
+         "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={folder}",
          # The tests drive JupyterLab through its own commands, as its menus do.
          "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
          f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={folder.parent / 'workspaces'}"],
@@ -218,11 +218,13 @@ def _kernel_peak_memory(url: str, doc: str) -> int:
 
 
 # Run every cell; the command's promise settles when the last cell has run.
-RUN_ALL = """async () => {
+RUN_ALL = """async (doc) => {
     const app = window.jupyterapp;
     const panel = app.shell.currentWidget;
+    if (panel.context.path !== doc) return {errors: [`JupyterLab opened ${panel.context.path}, not ${doc}`]};
     await panel.sessionContext.ready;
-    await app.commands.execute('notebook:run-all-cells');
+    const limit = new Promise((_, fail) => setTimeout(() => fail(new Error('still running after 10 minutes')), 600000));
+    await Promise.race([app.commands.execute('notebook:run-all-cells'), limit]);
     const errors = [], images = [];
     for (const cell of panel.content.model.cells) {
         if (cell.type !== 'code') continue;
@@ -261,9 +263,10 @@ def test_chapter_runs_in_jupyterlab_as_a_learner_sees_it(jupyterlab, lab_browser
     tab = context.new_page()
     tab.on("pageerror", lambda error: page_errors.append(str(error)))
     try:
-        tab.goto(f"{jupyterlab}/lab/tree/{doc}.ipynb")
+        # ?reset: a workspace of its own, so no notebook of an earlier test is reopened.
+        tab.goto(f"{jupyterlab}/lab/tree/{doc}.ipynb?reset")
         tab.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget && window.jupyterapp.shell.currentWidget.content", timeout=120_000)
-        result = tab.evaluate(RUN_ALL)
+        result = tab.evaluate(RUN_ALL, f"{doc}.ipynb")
         assert not result["errors"], f"{doc}: errors in Jupyter: {result['errors']}"
         # Render every Markdown cell (JupyterLab renders lazily), then read what is shown.
         tab.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets.forEach(w => { if (w.model.type === 'markdown') w.rendered = true; })")
@@ -285,9 +288,13 @@ def test_chapter_runs_in_jupyterlab_as_a_learner_sees_it(jupyterlab, lab_browser
         print(f"{doc}: kernel peak {peak / 2**20:.0f} MiB, {seen['images']} images")
         assert not page_errors, f"{doc}: uncaught errors in JupyterLab: {page_errors}"
     finally:
-        # Free the kernel's memory before the next chapter.
-        tab.evaluate("() => window.jupyterapp.commands.execute('kernelmenu:shutdown')")
         context.close()
+        _shut_down_kernels(jupyterlab)  # free the memory before the next chapter
+
+
+def _shut_down_kernels(url: str) -> None:
+    for kernel in json.load(urllib.request.urlopen(f"{url}/api/kernels")):
+        urllib.request.urlopen(urllib.request.Request(f"{url}/api/kernels/{kernel['id']}", method="DELETE"))
 
 
 def _draw_and_read(tab):

@@ -5,7 +5,8 @@ puts twice; this extension takes them off, where the theme offers no setting:
 
 - each script and stylesheet once (sphinx-thebe and sphinx-togglebutton add their
   config scripts twice, and a second ``const THEBE_JS_URL`` is a SyntaxError);
-- no Thebe assets when Thebe is off (``launch_buttons.thebe: false``);
+- no Thebe assets when Thebe is off (``launch_buttons.thebe: false``), and sphinx-design's
+  only on pages that use its components;
 - no search index and search scripts on every page: search-as-you-type is off, so
   only the search page uses them (``templates/layout.html``);
 - icons once: the theme ships Font Awesome both as a 1.5 MB script and as web fonts;
@@ -52,7 +53,14 @@ def _thebe_on(app: Sphinx) -> bool:
     return bool(launch.get("thebe"))
 
 
+def _is_sphinx_design(asset) -> bool:
+    filename = str(getattr(asset, "filename", "") or "")
+    return filename.endswith(("sphinx-design.min.css", "design-tabs.js"))
+
+
 def lean_assets(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    # sphinx-design's stylesheet (render-blocking) and tab script, only where its components are.
+    uses_design = "sd-" in context.get("body", "")
     for name in ("script_files", "css_files"):
         assets = context.get(name)
         if assets is None:
@@ -60,7 +68,7 @@ def lean_assets(app: Sphinx, pagename: str, templatename: str, context: dict, do
         seen, kept = set(), []
         for asset in assets:
             key = _asset_key(asset)
-            if key in seen or (not _thebe_on(app) and _is_thebe(asset)):
+            if key in seen or (not _thebe_on(app) and _is_thebe(asset)) or (not uses_design and _is_sphinx_design(asset)):
                 continue
             seen.add(key)
             kept.append(asset)

@@ -11,6 +11,9 @@ puts twice; this extension takes them off, where the theme offers no setting:
   only the search page uses them (``templates/layout.html``);
 - icons once: the theme ships Font Awesome both as a 1.5 MB script and as web fonts;
   the script is dropped and the fonts are cut down to the icons the site shows;
+- math as MathML, written at build time (docutils' LaTeX converter), which browsers
+  draw themselves: no MathJax (260 kB gzipped and about a second of a phone's CPU) on
+  a page whose formulas all convert; MathJax stays for a formula that does not;
 - a ``<meta name="description">`` on every page (the first paragraph of its text);
 - a valid ``index.html`` at the site's root, redirecting to the first page.
 """
@@ -107,6 +110,77 @@ def describe_page(app: Sphinx, pagename: str, templatename: str, context: dict, 
     text = _first_paragraph(doctree) if doctree is not None else ""
     description = _shorten(text) if text else SITE_DESCRIPTION
     context["metatags"] = context.get("metatags", "") + f'\n<meta name="description" content="{html.escape(description)}" />'
+
+
+# --------------------------------------------------------------------------- math
+
+MATHML_RENDERER = "course_mathml"
+# \Big( and friends size a delimiter by hand; docutils' converter does not know them,
+# and MathML stretches a \left ... \right pair to its contents by itself.
+_SIZED_DELIMITER = re.compile(r"\\[bB]igg?([lr]?)\s*(\\[{}]|[()\[\]])")
+
+
+def _unsized(tex: str) -> str:
+    def replace(match):
+        side, delimiter = match[1], match[2]
+        opening = side == "l" or (not side and delimiter in ("(", "[", "\\{"))
+        return ("\\left" if opening else "\\right") + delimiter
+
+    # \dots (amsmath) is the converter's \ldots.
+    return re.sub(r"\\dots(?![a-zA-Z])", r"\\ldots", _SIZED_DELIMITER.sub(replace, tex))
+
+
+def _mathml(tex: str, block: bool) -> str | None:
+    from docutils.utils.math import latex2mathml
+
+    try:
+        return latex2mathml.tex2mathml(_unsized(tex.strip()), as_block=block)
+    except Exception:  # any LaTeX the converter does not know: MathJax draws that formula
+        return None
+
+
+def _needs_mathjax(translator) -> None:
+    translator.builder.env.course_mathjax_pages = getattr(translator.builder.env, "course_mathjax_pages", set())
+    translator.builder.env.course_mathjax_pages.add(translator.builder.current_docname)
+
+
+def visit_math(translator, node) -> None:
+    from sphinx.ext import mathjax
+
+    markup = _mathml(node.astext(), block=False)
+    if markup is None:
+        _needs_mathjax(translator)
+        mathjax.html_visit_math(translator, node)
+    translator.body.append(translator.starttag(node, "span", "", CLASS="math notranslate nohighlight") + markup + "</span>")
+    raise nodes.SkipNode
+
+
+def visit_displaymath(translator, node) -> None:
+    from sphinx.ext import mathjax
+
+    text = node.astext()
+    # Numbered, raw or several-line equations: MathJax, which Sphinx's writer knows how to feed.
+    markup = None if node.get("number") or node.get("nowrap") or "\n\n" in text.strip() or "\\\\" in text else _mathml(text, block=True)
+    if markup is None:
+        _needs_mathjax(translator)
+        mathjax.html_visit_displaymath(translator, node)
+    translator.body.append(translator.starttag(node, "div", CLASS="math notranslate nohighlight") + markup + "</div>\n")
+    raise nodes.SkipNode
+
+
+def mathjax_where_needed(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """MathJax (its configuration and loader) on the pages with a formula MathML could not take."""
+    if app.builder.format != "html" or pagename not in getattr(app.env, "course_mathjax_pages", set()):
+        return
+    import json
+
+    if app.config.mathjax3_config:
+        app.builder.add_js_file("", body="window.MathJax = " + json.dumps(app.config.mathjax3_config))
+    app.builder.add_js_file(app.config.mathjax_path, defer="defer")
+
+
+def forget_mathjax_pages(app: Sphinx, env, docname: str) -> None:
+    getattr(env, "course_mathjax_pages", set()).discard(docname)
 
 
 # --------------------------------------------------------------------------- templates
@@ -234,6 +308,9 @@ def add_template_folder(app: Sphinx, config) -> None:
 
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", add_template_folder)
+    app.add_html_math_renderer(MATHML_RENDERER, (visit_math, None), (visit_displaymath, None))
+    app.connect("html-page-context", mathjax_where_needed)
+    app.connect("env-purge-doc", forget_mathjax_pages)
     app.add_css_file(ICONS_CSS)
     app.connect("builder-inited", add_templates)
     # After the other extensions have added their assets to the page.

@@ -290,7 +290,9 @@ def widget_latency(site: Path) -> dict:
     dropdown, slider = [], []
     with serve(site) as base_url, launch() as browser:
         page, traffic = open_page(browser, f"{base_url}/{EXPLORER_PAGE}")
-        page.wait_for_selector(".explorer-state", state="visible", timeout=30000)
+        # The widget manager is fetched as the widgets near the viewport (assets/js/widgets-loader.js).
+        page.locator(".cell_output:has(script[type='application/vnd.jupyter.widget-view+json'])").first.scroll_into_view_if_needed()
+        page.wait_for_selector(".explorer-state", state="visible", timeout=60000)
         state = page.locator(".explorer-state:visible").first
         activation, epoch = state.get_attribute("data-activation"), int(state.get_attribute("data-epoch"))
         for i in range(WIDGET_CHANGES):

@@ -6,7 +6,7 @@ as JSON to ``bench/results/latest.json``. Budgets are checked here and reported
 as pass/fail in the table; the exit code is 0 whether budgets pass or fail (a benchmark, not a test),
 and 1 only when a measurement itself could not be taken.
 
-``--only seed,build,throughput,widget,weight`` runs a subset (for development;
+``--only seed,build,throughput,widget,weight,lighthouse`` runs a subset (for development;
 the JSON then goes to ``bench/results/partial.json``). ``--site DIR`` measures the
 widget and page weight on an already built ``_build/html`` instead of the clone's.
 """
@@ -38,7 +38,7 @@ BUDGET_REBUILD_FRACTION = 0.10  # no-change rebuild <= 10 % of the clean build
 BUDGET_WIDGET_P95_MS = 100.0
 WIDGET_CHANGES = 30  # per control (dropdown and slider), so 60 in all
 
-PARTS = ("seed", "build", "throughput", "widget", "weight")
+PARTS = ("seed", "build", "throughput", "widget", "weight", "lighthouse")
 
 
 def log(message: str) -> None:
@@ -290,7 +290,9 @@ def widget_latency(site: Path) -> dict:
     dropdown, slider = [], []
     with serve(site) as base_url, launch() as browser:
         page, traffic = open_page(browser, f"{base_url}/{EXPLORER_PAGE}")
-        page.wait_for_selector(".explorer-state", state="visible", timeout=30000)
+        # The widget manager is fetched as the widgets near the viewport (assets/js/widgets-loader.js).
+        page.locator(".cell_output:has(script[type='application/vnd.jupyter.widget-view+json'])").first.scroll_into_view_if_needed()
+        page.wait_for_selector(".explorer-state", state="visible", timeout=60000)
         state = page.locator(".explorer-state:visible").first
         activation, epoch = state.get_attribute("data-activation"), int(state.get_attribute("data-epoch"))
         for i in range(WIDGET_CHANGES):
@@ -444,8 +446,8 @@ def main() -> int:
                 site = site or built.pop("site")
                 built.pop("site", None)
             results["build"] = built
-        if site is None and ({"widget", "weight"} & set(parts)) and "build" not in parts:
-            parser.error("widget and weight need the build part or --site")
+        if site is None and ({"widget", "weight", "lighthouse"} & set(parts)) and "build" not in parts:
+            parser.error("widget, weight and lighthouse need the build part or --site")
         if "throughput" in parts:
             results["throughput"] = attempt("throughput", throughput)
         if site is not None:
@@ -453,6 +455,10 @@ def main() -> int:
                 results["widget"] = attempt("widget", widget_latency, site)
             if "weight" in parts:
                 results["weight"] = attempt("weight", page_weight, site)
+            if "lighthouse" in parts:  # bench/lighthouse.py: its own table, printed after this one
+                import lighthouse
+
+                results["lighthouse"] = attempt("lighthouse", lighthouse.run, site)
         results = {k: v for k, v in results.items() if v is not None}
     finally:
         if args.keep:
@@ -461,12 +467,16 @@ def main() -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
     text = table(results)
+    if results.get("lighthouse"):
+        text += "\n\nLighthouse\n\n" + results["lighthouse"]["table"]
     results["table"] = text
     results["budgets"] = {}
     if "seed" in results and "build" in results:
         results["budgets"]["clean_build_x_seed"] = results["build"]["clean_seconds"] / results["seed"]["seconds"] <= BUDGET_CLEAN_BUILD_X
     if "build" in results:
         results["budgets"]["rebuild_fraction"] = results["build"]["rebuild_seconds"] / results["build"]["clean_seconds"] <= BUDGET_REBUILD_FRACTION
+    if "lighthouse" in results:
+        results["budgets"]["lighthouse"] = results["lighthouse"]["budgets_met"]
     if "widget" in results:
         results["budgets"]["widget_p95"] = results["widget"]["all"]["p95_ms"] <= BUDGET_WIDGET_P95_MS
     out = RESULTS / ("latest.json" if set(parts) == set(PARTS) else "partial.json")

@@ -1,17 +1,24 @@
 """Headless Chromium over the built site, served on 127.0.0.1, with the network closed.
 
-Every request the page makes is recorded; Chromium resolves no host but
-127.0.0.1, so a request to any other host fails, and is reported, so a test can
-assert that the site loads nothing from third parties.
+The site is served as a static host (GitHub Pages) serves it: text files
+gzip-compressed when the browser asks for it, so the bytes a page transfers are
+the bytes a reader downloads. Every request the page makes is recorded;
+Chromium resolves no host but 127.0.0.1, so a request to any other host fails,
+and is reported, so a test can assert that the site loads nothing from third
+parties. Console errors, uncaught exceptions and failed requests are recorded
+too: the three ways a page can break that a reader may not see at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import gzip
 import http.server
+import io
 import os
 import shutil
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,17 +36,54 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 
+# What GitHub Pages compresses: text. Images and fonts (woff2, png) are compressed already.
+COMPRESSED_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml", "application/xml")
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+
+class _StaticHandler(http.server.SimpleHTTPRequestHandler):
+    """A static host: gzip for text when the browser accepts it, with the length of what is sent."""
+
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".js": "application/javascript", ".mjs": "application/javascript"}
+
     def log_message(self, *args):
         pass
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            path = path / "index.html"
+        content_type = self.guess_type(str(path))
+        accepts_gzip = "gzip" in self.headers.get("Accept-Encoding", "")
+        if not (path.is_file() and accepts_gzip and content_type.startswith(COMPRESSED_TYPES)):
+            return super().send_head()
+        body = _gzipped(str(path), path.stat().st_mtime_ns)
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Vary", "Accept-Encoding")
+        self.end_headers()
+        return io.BytesIO(body)
+
+
+@functools.lru_cache(maxsize=512)
+def _gzipped(path: str, mtime_ns: int) -> bytes:
+    # Level 6, as nginx-like static hosts use; mtime=0 so the same file gives the same bytes.
+    return gzip.compress(Path(path).read_bytes(), compresslevel=6, mtime=0)
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A page closed while a file was still being sent: the browser's doing, not the site's.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 @contextlib.contextmanager
 def serve(folder: Path):
-    """Serve ``folder`` on 127.0.0.1 at a free port; yield the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    """Serve ``folder`` on 127.0.0.1 at a free port, gzip-compressed; yield the base URL."""
+    handler = functools.partial(_StaticHandler, directory=str(folder))
+    server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -77,12 +121,27 @@ def launch():
 
 @dataclass
 class Traffic:
-    """What a page asked for: all request URLs, the ones leaving 127.0.0.1, console errors."""
+    """What a page did: its requests, the ones leaving 127.0.0.1, what broke, what it transferred."""
 
     requests: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+    # Uncaught exceptions (a SyntaxError in a script, a TypeError in a handler): not console messages.
+    page_errors: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    # Bytes on the wire per finished request (body as sent, gzip included, plus headers).
+    transferred: dict[str, int] = field(default_factory=dict)
+
+    def problems(self) -> list[str]:
+        return (
+            [f"console error: {m}" for m in self.console_errors]
+            + [f"uncaught exception: {m}" for m in self.page_errors]
+            + [f"failed request: {m}" for m in self.failed]
+            + [f"request to another host: {m}" for m in self.foreign]
+        )
+
+    def copy(self) -> "Traffic":
+        return Traffic(*(type(v)(v) for v in vars(self).values()))
 
 
 def is_local(url: str) -> bool:
@@ -90,9 +149,26 @@ def is_local(url: str) -> bool:
     return parts.scheme in ("data", "blob", "about") or parts.hostname == "127.0.0.1"
 
 
-def open_page(browser, url: str, *, viewport=(1280, 900)):
-    """Open ``url`` in a new page, recording every request (other hosts cannot be reached)."""
-    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+MODES = ("light", "dark")
+
+
+def open_page(browser, url: str, *, viewport=(1280, 900), mode: str | None = None, touch: bool = False):
+    """Open ``url`` in a new page, recording every request (other hosts cannot be reached).
+
+    ``mode`` ("light" or "dark") is the theme's colour mode, chosen as a reader
+    chooses it: the theme keeps it in localStorage ``mode`` and sets ``data-theme``
+    on <html> from it; the browser's own colour scheme is set to match.
+    """
+    options = {"viewport": {"width": viewport[0], "height": viewport[1]}}
+    if mode is not None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        options["color_scheme"] = mode
+    if touch:
+        options.update(has_touch=True, is_mobile=True)
+    context = browser.new_context(**options)
+    if mode is not None:
+        context.add_init_script(f"try {{ localStorage.setItem('mode', '{mode}'); }} catch (e) {{}}")
     page = context.new_page()
     traffic = Traffic()
 
@@ -101,10 +177,17 @@ def open_page(browser, url: str, *, viewport=(1280, 900)):
         if not is_local(request.url):
             traffic.foreign.append(request.url)
 
+    def on_finished(request):
+        if urlsplit(request.url).scheme in ("http", "https"):
+            sizes = request.sizes()
+            traffic.transferred[request.url] = traffic.transferred.get(request.url, 0) + sizes["responseBodySize"] + sizes["responseHeadersSize"]
+
     # Listening rather than routing: routed requests lose CSS @import's base URL in Chromium.
     page.on("request", on_request)
+    page.on("requestfinished", on_finished)
     page.on("console", lambda m: traffic.console_errors.append(m.text) if m.type == "error" else None)
-    page.on("requestfailed", lambda r: traffic.failed.append(r.url) if is_local(r.url) else None)
+    page.on("pageerror", lambda error: traffic.page_errors.append(f"{error.name}: {error.message}"))
+    page.on("requestfailed", lambda r: traffic.failed.append(f"{r.failure} {r.url}") if is_local(r.url) else None)
     page.on("response", lambda r: traffic.failed.append(f"{r.status} {r.url}") if r.status >= 400 and is_local(r.url) else None)
     page.goto(url, wait_until="load")
     return page, traffic

@@ -21,12 +21,29 @@ def runs(built_book):
     return explorer.precompute()
 
 
+WIDGET_PLACE = ".cell_output:has(script[type='application/vnd.jupyter.widget-view+json'])"
+
+
 @pytest.fixture(scope="module")
-def site(built_book):
+def served(built_book):
     with serve(built_book) as base_url, launch() as browser:
-        page, traffic = open_page(browser, f"{base_url}/{PAGE}")
-        page.wait_for_selector(".explorer-state", state="visible", timeout=30000)
-        yield page, traffic
+        yield base_url, browser
+
+
+def open_explorer(served, **options):
+    """The explorer page with its widgets drawn (the widget manager loads as they near the viewport)."""
+    base_url, browser = served
+    page, traffic = open_page(browser, f"{base_url}/{PAGE}", **options)
+    page.locator(WIDGET_PLACE).first.scroll_into_view_if_needed()
+    page.wait_for_selector(".explorer-state", state="visible", timeout=60000)
+    return page, traffic
+
+
+@pytest.fixture(scope="module")
+def site(served):
+    page, traffic = open_explorer(served)
+    yield page, traffic
+    page.context.close()
 
 
 def choose(page, activation: str, epoch: int) -> None:
@@ -109,3 +126,28 @@ def test_train_now_trains_the_chosen_configuration_in_a_live_kernel(runs):
     assert progress.value == progress.max == 1
     assert 'data-activation="softmax" data-epoch="1"' in result.value
     assert "test-accuracy" in result.value and not button.disabled
+
+
+def test_every_epoch_is_reachable_by_touch_on_a_phone(served):
+    """At 375 px, tapping the slider's track where an epoch lies shows that epoch (the track once had no width)."""
+    page, traffic = open_explorer(served, viewport=(375, 740), touch=True)
+    track = page.locator(".widget-slider .noUi-target").first
+    track.scroll_into_view_if_needed()
+    box = track.bounding_box()
+    assert box["width"] >= 14 * 10, f"the slider's track is {box['width']:.0f} px wide at 375 px"
+
+    def tap(epoch):
+        x = box["x"] + (epoch - 1) / (explorer.EPOCHS - 1) * box["width"]
+        page.touchscreen.tap(x, box["y"] + box["height"] / 2)
+        page.wait_for_timeout(400)  # noUiSlider ignores a tap while the previous one animates (300 ms)
+        page.wait_for_selector(f'.explorer-state[data-epoch="{epoch}"]', state="visible", timeout=5000)
+
+    reached = []
+    for epoch in range(1, explorer.EPOCHS + 1):
+        # From the far end first: a tap beside the handle lands on the handle (a drag, not a tap).
+        tap(explorer.EPOCHS if epoch <= explorer.EPOCHS // 2 else 1)
+        tap(epoch)
+        reached.append(shown(page)["epoch"])
+    assert reached == list(range(1, explorer.EPOCHS + 1))
+    assert not traffic.problems()
+    page.context.close()

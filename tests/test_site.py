@@ -1,77 +1,126 @@
-"""Every built page, in headless Chromium over 127.0.0.1: no console error, nothing loaded from
-third parties, internal links that resolve, images with alt text, and no serious or critical
-accessibility violation (axe-core). Prints a table of page weights."""
+"""Every built page, in headless Chromium over 127.0.0.1 (served gzip-compressed, as a static
+host serves it), in the theme's light and dark modes: no console error, no uncaught exception,
+no failed request, nothing loaded from third parties, internal links that resolve, images with
+alt text, no accessibility violation of any impact (axe-core), bytes within budget; and valid
+HTML (the Nu Html Checker). Prints a table of page weights.
+
+Each page is opened, then scrolled through to its end, so that what loads when a reader gets
+there (MathJax, the widget manager) loads, runs and is checked too.
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from browser import Traffic, launch, open_page, serve
+from browser import MODES, launch, open_page, serve
 from pages import toc_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-PAGES = ["index"] + toc_files()
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ["index"] + toc_files() + ["genindex", "search"]
+VNU = ROOT / "tools" / "vnu"
+
+# Bytes transferred on a first visit (gzip, headers included), issue 16.
+BUDGET_BYTES = {"book/05_explorer": 1_200_000, "book/draw_a_digit": 700_000}
+DEFAULT_BUDGET_BYTES = 500_000
+
+
+def settle(page, traffic, quiet_checks: int = 3) -> None:
+    """Wait until the page has asked for nothing new for a few checks and every request has ended."""
+    stable, seen = 0, -1
+    for _ in range(200):  # at most ~40 s: a page that never settles still fails its own tests
+        page.wait_for_timeout(200)
+        count = len(traffic.requests)
+        ended = len(traffic.transferred) + len(traffic.failed) + len(traffic.foreign)
+        stable = stable + 1 if count == seen and ended >= len(set(traffic.requests)) - 1 else 0
+        seen = count
+        if stable >= quiet_checks:
+            return
+
+
+def read_to_the_end(page, traffic) -> None:
+    """Scroll down a screen at a time, as a reader does, letting what loads on the way load."""
+    height = page.evaluate("document.documentElement.scrollHeight")
+    step = page.viewport_size["height"]
+    for y in range(0, height + step, step):
+        page.evaluate(f"window.scrollTo(0, {y})")
+        page.wait_for_timeout(50)
+    settle(page, traffic)
+    if page.locator("script[type='application/vnd.jupyter.widget-view+json']").count():
+        page.wait_for_selector(".widget-subarea .jupyter-widgets", timeout=60000)
+        settle(page, traffic)
 
 
 @pytest.fixture(scope="module")
 def audit(built_book):
-    """Open every page once and record what the tests below check."""
+    """Open every page in both colour modes and record what the tests below check."""
     from axe_playwright_python.sync_playwright import Axe
 
     axe = Axe()
     results = {}
     with serve(built_book) as base_url, launch() as browser:
-        for doc in PAGES:
-            page, traffic = open_page(browser, f"{base_url}/{doc}.html")
-            page.wait_for_load_state("networkidle")
-            links = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
-            images = page.eval_on_selector_all("img", "els => els.map(e => [e.getAttribute('src') || '', e.getAttribute('alt')])")
-            # What the page itself did, before axe runs (axe-core fetches stylesheets itself to
-            # read them, and resolves their @import against the page: a 404 that is axe's, not ours).
-            seen = Traffic(list(traffic.requests), list(traffic.foreign), list(traffic.console_errors), list(traffic.failed))
-            violations = axe.run(page).response["violations"]
-            local_bytes = sum(_size(built_book, base_url, url) for url in set(seen.requests))
-            results[doc] = {
-                "traffic": seen,
-                "links": links,
-                "images": images,
-                "violations": [v for v in violations if v.get("impact") in ("serious", "critical")],
-                "html_bytes": (built_book / f"{doc}.html").stat().st_size,
-                "loaded_bytes": local_bytes,
-            }
-            page.context.close()
+        for mode in MODES:
+            for doc in PAGES:
+                page, traffic = open_page(browser, f"{base_url}/{doc}.html", mode=mode)
+                page.wait_for_load_state("networkidle")
+                settle(page, traffic)
+                first_visit = sum(traffic.transferred.values())
+                read_to_the_end(page, traffic)
+                record = {
+                    "theme": page.evaluate("document.documentElement.dataset.theme"),
+                    # What the page itself did, before axe runs (axe-core fetches stylesheets itself).
+                    "traffic": traffic.copy(),
+                    "first_visit_bytes": first_visit,
+                    "read_through_bytes": sum(traffic.transferred.values()),
+                    "links": page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"),
+                    "images": page.eval_on_selector_all("img", "els => els.map(e => [e.getAttribute('src') || '', e.getAttribute('alt')])"),
+                    "violations": axe.run(page).response["violations"],
+                }
+                results[mode, doc] = record
+                page.context.close()
+    # For the reader of a failed run: every page's problems, violations and bytes.
+    summary = {
+        f"{mode} {doc}": {
+            "problems": r["traffic"].problems(),
+            "violations": [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5], v["help"]) for v in r["violations"]],
+            "first_visit_bytes": r["first_visit_bytes"],
+            "read_through_bytes": r["read_through_bytes"],
+        }
+        for (mode, doc), r in results.items()
+    }
+    (built_book.parent / "site-audit.json").write_text(json.dumps(summary, indent=1))
     return results, built_book
 
 
-def _size(root: Path, base_url: str, url: str) -> int:
-    if not url.startswith(base_url):
-        return 0
-    path = root / unquote(urlsplit(url).path).lstrip("/")
-    return path.stat().st_size if path.is_file() else 0
-
-
-def test_no_console_errors(audit):
+def test_the_colour_mode_is_the_one_asked_for(audit):
     results, _ = audit
-    errors = {doc: r["traffic"].console_errors for doc, r in results.items() if r["traffic"].console_errors}
-    assert not errors
+    wrong = {key: r["theme"] for key, r in results.items() if r["theme"] != key[0]}
+    assert not wrong
+
+
+def test_no_console_error_uncaught_exception_or_failed_request(audit):
+    results, _ = audit
+    problems = {f"{mode} {doc}": r["traffic"].problems() for (mode, doc), r in results.items() if r["traffic"].problems()}
+    assert not problems
 
 
 def test_no_request_leaves_127_0_0_1(audit):
     results, _ = audit
-    foreign = {doc: r["traffic"].foreign for doc, r in results.items() if r["traffic"].foreign}
+    foreign = {doc: r["traffic"].foreign for (mode, doc), r in results.items() if r["traffic"].foreign}
     assert not foreign
-    failed = {doc: r["traffic"].failed for doc, r in results.items() if r["traffic"].failed}
-    assert not failed
 
 
 def test_internal_links_resolve(audit):
     results, root = audit
     broken = []
-    for doc, r in results.items():
+    for (mode, doc), r in results.items():
         for href in r["links"]:
             parts = urlsplit(href)
             if parts.hostname != "127.0.0.1":
@@ -86,26 +135,112 @@ def test_internal_links_resolve(audit):
 
 def test_every_image_has_alt_text(audit):
     results, _ = audit
-    missing = [(doc, src[:80]) for doc, r in results.items() for src, alt in r["images"] if not (alt or "").strip()]
+    missing = [(doc, src[:80]) for (mode, doc), r in results.items() for src, alt in r["images"] if not (alt or "").strip()]
     assert not missing
 
 
-def test_no_serious_or_critical_accessibility_violations(audit):
+def test_no_accessibility_violations_in_either_mode(audit):
     results, _ = audit
     found = {
-        doc: [(v["id"], v["impact"], len(v["nodes"]), v["nodes"][0]["target"]) for v in r["violations"]]
-        for doc, r in results.items()
+        f"{mode} {doc}": [(v["id"], v["impact"], len(v["nodes"]), v["nodes"][0]["target"]) for v in r["violations"]]
+        for (mode, doc), r in results.items()
         if r["violations"]
     }
     assert not found
 
 
-def test_page_weights(audit, capsys):
+# Known misses, measured and explained in issue 16's report; strict, so that a fix shows up as a
+# failure asking for the mark to go.
+KNOWN_OVER_BUDGET = {
+    # embed-amd.js, the vendored widget manager, is 916 kB gzipped (3.5 MB: ipywidgets 7 and 8
+    # controls, five copies of jQuery) and the page's own HTML 422 kB (75 precomputed states with
+    # inline PNGs and SVGs): 1.34 MB before any theme byte. A lighter widget runtime is the fix.
+    "book/05_explorer": "the widget manager (916 kB) and the page's 75 inline states (422 kB) weigh more than the budget",
+}
+KNOWN_INVALID = {
+    # Issue 13 reworks this page (its <style> in <body>); not this branch's to touch.
+    "book/draw_a_digit": "A \u201cstyle\u201d element in \u201cbody\u201d",
+}
+
+
+class KnownMiss(Exception):
+    """A miss measured, explained and left to its owner: only this, not any failure, is expected."""
+
+
+def _known(table: dict, doc: str):
+    reason = table.get(doc)
+    return pytest.param(doc, marks=pytest.mark.xfail(strict=True, raises=KnownMiss, reason=reason)) if reason else doc
+
+
+def test_print_page_weights(audit, capsys):
     results, root = audit
     site = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
     with capsys.disabled():
-        print("\n\npage weights (HTML file / everything the page loaded from 127.0.0.1)")
-        for doc, r in results.items():
-            print(f"  {doc:<28} {r['html_bytes'] / 1e3:>9,.0f} kB {r['loaded_bytes'] / 1e6:>8.2f} MB")
-        print(f"  {'whole site (_build/html)':<28} {site / 1e6:>9.1f} MB\n")
-    assert all(r["html_bytes"] < 3_000_000 for r in results.values())
+        print("\n\nbytes transferred, gzip (light mode): on first visit / read to the end; budget for the first visit")
+        for (mode, doc), r in results.items():
+            if mode == "light":
+                budget = BUDGET_BYTES.get(doc, DEFAULT_BUDGET_BYTES)
+                print(f"  {doc:<28} {r['first_visit_bytes'] / 1e3:>7,.0f} kB {r['read_through_bytes'] / 1e3:>7,.0f} kB   {budget / 1e3:,.0f} kB")
+        print(f"  {'whole site (_build/html)':<28} {site / 1e6:>7.1f} MB\n")
+    assert site > 0
+
+
+@pytest.mark.parametrize("doc", [_known(KNOWN_OVER_BUDGET, doc) for doc in PAGES])
+def test_first_visit_weight_within_budget(audit, doc):
+    results, _ = audit
+    budget = BUDGET_BYTES.get(doc, DEFAULT_BUDGET_BYTES)
+    over = {mode: results[mode, doc]["first_visit_bytes"] for mode in MODES if results[mode, doc]["first_visit_bytes"] > budget}
+    if over and doc in KNOWN_OVER_BUDGET:
+        raise KnownMiss(f"{over} bytes, budget {budget:,}: {KNOWN_OVER_BUDGET[doc]}")
+    assert not over, f"bytes transferred {over}, budget {budget:,}"
+
+
+def test_the_weight_counts_what_the_page_loaded(audit):
+    """The budget above means something only if the bytes were counted: the page and its images."""
+    results, _ = audit
+    for (mode, doc), r in results.items():
+        if doc.startswith("book/0"):
+            assert r["first_visit_bytes"] > 20_000, doc
+
+
+@pytest.fixture(scope="module")
+def nu_checker():
+    if not shutil.which("java"):
+        pytest.fail("The Nu Html Checker needs Java: apt-get install default-jre-headless")
+    if not shutil.which("npm"):
+        pytest.fail("npm is needed to install the Nu Html Checker (apt-get install nodejs npm).")
+    jar = VNU / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+    if not jar.exists():
+        # --ignore-scripts: the package's install script would fetch a Java runtime; Java is here.
+        subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=VNU, check=True)
+
+    def check(*files):
+        done = subprocess.run(["java", "-jar", str(jar), "--errors-only", "--format", "json", *map(str, files)], capture_output=True, text=True)
+        return json.loads(done.stderr or '{"messages": []}')["messages"]
+
+    return check
+
+
+def test_nu_checker_finds_an_error_when_there_is_one(nu_checker, tmp_path):
+    broken = tmp_path / "broken.html"
+    broken.write_text("<p>no doctype, no title</p>")
+    assert {m["type"] for m in nu_checker(broken)} == {"error"}
+
+
+@pytest.fixture(scope="module")
+def nu_errors(nu_checker, built_book):
+    """The Nu checker's errors on every page, by page (one run of the checker for all)."""
+    errors = {doc: [] for doc in PAGES}
+    for message in nu_checker(*[built_book / f"{doc}.html" for doc in PAGES]):
+        doc = str(Path(unquote(urlsplit(message["url"]).path)).relative_to(built_book).with_suffix(""))
+        errors[doc].append(f"line {message.get('lastLine')}: {message['message']}")
+    return errors
+
+
+@pytest.mark.parametrize("doc", [_known(KNOWN_INVALID, doc) for doc in PAGES])
+def test_page_is_valid_html(nu_errors, doc):
+    known = KNOWN_INVALID.get(doc)
+    unexpected = [e for e in nu_errors[doc] if not (known and known in e)]
+    assert unexpected == []
+    if len(unexpected) < len(nu_errors[doc]):
+        raise KnownMiss(nu_errors[doc])

@@ -1,9 +1,13 @@
-// Two accessibility repairs of markup the course does not write itself.
+// Accessibility repairs of markup the course does not write itself.
 (function () {
   // docutils marks the citation list role="list", but its children are
   // doc-biblioentry elements, not list items; the role only misleads screen readers.
   function fixCitations() {
     document.querySelectorAll(".citation-list[role='list']").forEach(function (el) {
+      el.removeAttribute("role");
+    });
+    // And doc-biblioentry is a deprecated role (ARIA 1.3), not allowed on a div.
+    document.querySelectorAll(".citation[role='doc-biblioentry']").forEach(function (el) {
       el.removeAttribute("role");
     });
   }
@@ -17,15 +21,38 @@
       }
     });
   }
+  // The theme's primary sidebar (the book's logo and contents) is a plain div: the logo
+  // then lies outside every landmark. Name it as the complementary region it is.
+  function markSidebar() {
+    var sidebar = document.getElementById("pst-primary-sidebar");
+    if (sidebar && !sidebar.getAttribute("role")) {
+      sidebar.setAttribute("role", "complementary");
+      sidebar.setAttribute("aria-label", "Book contents");
+    }
+  }
+  // The explorer's tables have an empty corner header; a screen reader needs a name for it.
+  function nameEmptyHeaders() {
+    document.querySelectorAll(".explorer-numbers th:empty").forEach(function (th) {
+      var name = document.createElement("span");
+      name.className = "visually-hidden";
+      name.textContent = "data set";
+      th.appendChild(name);
+    });
+  }
+  function repairWidgets() {
+    nameSliderHandles();
+    nameEmptyHeaders();
+  }
   function run() {
     fixCitations();
-    nameSliderHandles();
+    markSidebar();
+    repairWidgets();
   }
   document.addEventListener("DOMContentLoaded", function () {
     run();
     // Widgets render after the page has loaded.
     if (document.querySelector("script[type='application/vnd.jupyter.widget-state+json']")) {
-      new MutationObserver(nameSliderHandles).observe(document.body, { childList: true, subtree: true });
+      new MutationObserver(repairWidgets).observe(document.body, { childList: true, subtree: true });
     }
   });
 })();

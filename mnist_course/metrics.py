@@ -1,10 +1,10 @@
-"""Evaluation with numpy alone: confusion matrix, per-class accuracy, the worst mistakes."""
+"""Evaluation with numpy alone: confusion matrix, per-class accuracy, the worst mistakes, uncertainty."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["confusion_matrix", "per_class_accuracy", "most_confused_pairs", "misclassified", "softmax"]
+__all__ = ["confusion_matrix", "per_class_accuracy", "most_confused_pairs", "misclassified", "softmax", "accuracy_interval", "Z_95"]
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10) -> np.ndarray:
@@ -38,3 +38,23 @@ def softmax(z: np.ndarray) -> np.ndarray:
     """Softmax over the last axis, computed stably (the largest sum is subtracted first)."""
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+
+
+Z_95 = 1.959963984540054  # the standard normal's 97.5th percentile: two-sided 95 %
+
+
+def accuracy_interval(accuracy: float, n: int, z: float = Z_95) -> tuple[float, float]:
+    """A 95 % confidence interval for an accuracy measured on ``n`` images (Wilson's score interval).
+
+    The test set is a sample of the digits the model will meet: had other images been
+    drawn, the accuracy would differ by about ``z * sqrt(p (1 - p) / n)``, which is
+    about 0.5 percentage points for 92 % on 10,000 images. Wilson's interval stays
+    inside [0, 1] near 100 %, where the plain normal one does not.
+    """
+    if n <= 0:
+        raise ValueError("an accuracy needs at least one image")
+    if not 0 <= accuracy <= 1:
+        raise ValueError(f"an accuracy is a fraction between 0 and 1, not {accuracy}")
+    centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_course.metrics import confusion_matrix, misclassified, most_confused_pairs, per_class_accuracy, softmax
+from mnist_course.metrics import accuracy_interval, confusion_matrix, misclassified, most_confused_pairs, per_class_accuracy, softmax
 
 # Six images of three classes: rows are the true class, columns the prediction.
 Y_TRUE = np.array([0, 0, 1, 2, 2, 2])
@@ -137,3 +137,26 @@ def test_softmax_works_over_the_last_axis():
     p = softmax(z)
     np.testing.assert_allclose(p.sum(axis=-1), np.ones((2, 3)))
     np.testing.assert_allclose(p[1, 2], softmax(z[1, 2]))
+
+
+def test_accuracy_interval_is_about_half_a_point_at_92_percent_of_10000():
+    low, high = accuracy_interval(0.92, 10_000)
+    assert low < 0.92 < high
+    assert 0.0052 < 0.92 - low < 0.0055 and 0.0052 < high - 0.92 < 0.0055  # 1.96 * sqrt(.92 * .08 / 10000)
+
+
+def test_accuracy_interval_covers_the_true_accuracy_95_percent_of_the_time():
+    rng = np.random.default_rng(3)
+    true, n = 0.9, 500
+    measured = rng.binomial(n, true, size=4000) / n
+    covered = np.mean([low <= true <= high for low, high in (accuracy_interval(a, n) for a in measured)])
+    assert 0.93 < covered < 0.97
+
+
+def test_accuracy_interval_stays_inside_0_and_1():
+    assert accuracy_interval(1.0, 50)[1] == pytest.approx(1.0) and accuracy_interval(1.0, 50)[0] < 1
+    assert accuracy_interval(0.0, 50)[0] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError):
+        accuracy_interval(0.5, 0)
+    with pytest.raises(ValueError):
+        accuracy_interval(92.0, 100)  # a percentage, not a fraction

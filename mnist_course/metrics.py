@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["confusion_matrix", "per_class_accuracy", "most_confused_pairs", "misclassified", "softmax", "accuracy_interval", "Z_95"]
+__all__ = ["confusion_matrix", "per_class_accuracy", "most_confused_pairs", "misclassified", "softmax", "accuracy_interval", "Z_95", "paired_comparison"]
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10) -> np.ndarray:
@@ -58,3 +60,21 @@ def accuracy_interval(accuracy: float, n: int, z: float = Z_95) -> tuple[float, 
     centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return float(centre - half), float(centre + half)
+
+
+def paired_comparison(right_a: np.ndarray, right_b: np.ndarray) -> dict:
+    """Two models judged on the same images: is the better one better by more than chance?
+
+    ``right_a`` and ``right_b`` say, image by image, whether each model was right.
+    Only the images on which they disagree tell them apart: ``only_a`` right by A
+    alone, ``only_b`` by B alone. Were the two equally good, each disagreement would
+    go either way with probability 1/2; ``p_value`` is the chance of a split at least
+    this lopsided (an exact two-sided sign test, McNemar's test for small counts).
+    """
+    right_a, right_b = np.asarray(right_a, dtype=bool), np.asarray(right_b, dtype=bool)
+    if right_a.shape != right_b.shape:
+        raise ValueError("both models must be judged on the same images")
+    only_a, only_b = int(np.sum(right_a & ~right_b)), int(np.sum(right_b & ~right_a))
+    n, k = only_a + only_b, min(only_a, only_b)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n if n else 1.0
+    return {"only_a": only_a, "only_b": only_b, "p_value": min(1.0, 2 * tail)}

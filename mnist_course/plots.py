@@ -182,9 +182,17 @@ def per_class_accuracy(accuracy: np.ndarray, overall: float):
     return fig
 
 
+def percent(fraction: float) -> str:
+    """A fraction as a whole percentage, never rounded up to "100 %" unless it is 1."""
+    shown = f"{fraction * 100:.0f} %"
+    if shown == "100 %" and fraction < 1:
+        shown = f"{fraction * 100:.1f} %" if fraction < 0.9995 else "> 99.9 %"
+    return shown
+
+
 def misclassified_gallery(images, y_true, y_pred, confidence, *, rows=3, cols=8):
     """Test digits the model got wrong: true label, prediction and the model's confidence."""
-    titles = [f"true {t}, said {p}\n{c * 100:.0f} % sure" for t, p, c in zip(y_true, y_pred, confidence)]
+    titles = [f"true {t}, said {p}\n{percent(c)} sure" for t, p, c in zip(y_true, y_pred, confidence)]
     with _figure(figsize=(cols * 1.05, rows * 1.35)) as fig:
         for i in range(min(rows * cols, len(images))):
             ax = fig.add_subplot(rows, cols, i + 1)
@@ -194,20 +202,24 @@ def misclassified_gallery(images, y_true, y_pred, confidence, *, rows=3, cols=8)
 
 
 def weight_templates(kernel: np.ndarray, *, titles=None, rows=2, figsize=(8.5, 4.0)):
-    """The 784 weights into each of the 10 output units, shown as 28x28 images.
+    """The 784 weights into each unit of a layer (each column of ``kernel``), shown as 28x28 images.
 
     Red pixels push the unit's output up when inked, blue ones push it down;
-    one colour scale for all ten so they can be compared, clipped at the 99th
+    one colour scale for all units so they can be compared, clipped at the 99th
     percentile of the weights' size so a few extreme weights do not wash out the rest.
     """
     limit = float(np.percentile(np.abs(kernel), 99)) or 1.0
-    cols = -(-10 // rows)
-    with _figure(figsize=figsize) as fig:
-        for digit in range(10):
-            ax = fig.add_subplot(rows, cols, digit + 1)
-            title = titles[digit] if titles is not None else f"unit {digit}"
-            _digit_axes(ax, kernel[:, digit].reshape(28, 28), title, cmap="RdBu_r", vmin=-limit, vmax=limit)
-        fig.tight_layout(pad=0.3)
+    units = kernel.shape[1]
+    cols = -(-units // rows)
+    with _figure(figsize=figsize, layout="constrained") as fig:
+        axes = []
+        for unit in range(units):
+            ax = fig.add_subplot(rows, cols, unit + 1)
+            title = titles[unit] if titles is not None else f"unit {unit}"
+            _digit_axes(ax, kernel[:, unit].reshape(28, 28), title, cmap="RdBu_r", vmin=-limit, vmax=limit)
+            axes.append(ax)
+        # The shared scale, so that a colour reads as a weight (the 1 % largest are clipped to its ends).
+        fig.colorbar(axes[0].images[0], ax=axes, shrink=0.85, label="weight", extend="both")
     return fig
 
 
@@ -254,12 +266,19 @@ def activation_functions(names=("sigmoid", "relu", "tanh", "linear")):
     return fig
 
 
-def bar_comparison(labels, values, *, ylabel, fmt="{:.1f}", color=TRAIN_COLOR, ylim=None):
-    """A simple labelled bar chart comparing a few quantities."""
+def bar_comparison(labels, values, *, ylabel, fmt="{:.1f}", color=TRAIN_COLOR, ylim=None, intervals=None):
+    """A simple labelled bar chart comparing a few quantities, with error bars from ``intervals``.
+
+    ``intervals`` holds a ``(low, high)`` pair per bar, in the values' units (for example
+    the 95 % interval of each accuracy, from ``metrics.accuracy_interval``).
+    """
     with _figure(figsize=(1.6 * len(labels) + 1.5, 2.8)) as fig:
         ax = fig.add_subplot()
-        bars = ax.bar(range(len(labels)), values, color=color)
-        ax.bar_label(bars, labels=[fmt.format(v) for v in values], fontsize=8, padding=1)
+        errors = None
+        if intervals is not None:
+            errors = np.array([[value - low, high - value] for value, (low, high) in zip(values, intervals)]).T
+        bars = ax.bar(range(len(labels)), values, color=color, yerr=errors, capsize=4, ecolor=GREY)
+        ax.bar_label(bars, labels=[fmt.format(v) for v in values], fontsize=8, padding=3)
         ax.set_xticks(range(len(labels)))
         ax.set_xticklabels(labels, fontsize=8)
         ax.set_ylabel(ylabel)
@@ -370,7 +389,8 @@ def network_diagram(n_inputs_shown=8, n_outputs=10, activation="sigmoid"):
         ax.scatter(np.full(n_outputs, 2.2), outputs_y, s=230, color=TEST_COLOR, zorder=2)
         for digit, y_out in enumerate(outputs_y):
             ax.text(2.2, y_out, str(digit), ha="center", va="center", fontsize=8, color="white", zorder=3)
-            ax.text(2.6, y_out, f"P(digit {digit})", ha="left", va="center", fontsize=8)
+            # An output, not a probability: a sigmoid's ten outputs need not sum to 1.
+            ax.text(2.6, y_out, f"output for {digit}", ha="left", va="center", fontsize=8)
         ax.text(0.3, -0.6, "784 inputs\n(pixels, scaled)", ha="center", va="top", fontsize=9)
         ax.text(2.2, -0.6, f"10 units\nDense, {activation}", ha="center", va="top", fontsize=9)
     return fig

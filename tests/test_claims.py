@@ -77,7 +77,7 @@ def test_no_page_attributes_97_percent_to_the_single_layer_model(built_book):
         for sentence in re.split(r"(?<=[.!?])\s+", text):
             if re.search(r"\b97(\.\d+)?\s?%", sentence) and re.search(SINGLE_LAYER, sentence):
                 checked += 1
-                assert re.search(r"not 97|not the one-layer|[“\"]around 97|far from", sentence), f"{doc}: {sentence!r}"
+                assert re.search(r"not 97|not the one-layer|[“\"](it reaches an accuracy of )?around 97|far from", sentence), f"{doc}: {sentence!r}"
     assert checked, "the book should discuss the 97 % claim"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_course.metrics import accuracy_interval, confusion_matrix, misclassified, most_confused_pairs, per_class_accuracy, softmax
+from mnist_course.metrics import accuracy_interval, confusion_matrix, paired_comparison, misclassified, most_confused_pairs, per_class_accuracy, softmax
 
 # Six images of three classes: rows are the true class, columns the prediction.
 Y_TRUE = np.array([0, 0, 1, 2, 2, 2])
@@ -160,3 +160,30 @@ def test_accuracy_interval_stays_inside_0_and_1():
         accuracy_interval(0.5, 0)
     with pytest.raises(ValueError):
         accuracy_interval(92.0, 100)  # a percentage, not a fraction
+
+
+def test_paired_comparison_counts_the_disagreements_by_hand():
+    a = np.array([1, 1, 1, 0, 0, 1], dtype=bool)
+    b = np.array([1, 0, 0, 0, 1, 1], dtype=bool)
+    result = paired_comparison(a, b)
+    assert (result["only_a"], result["only_b"]) == (2, 1)
+    assert result["p_value"] == pytest.approx(1.0)  # 2 against 1 is what chance gives
+
+
+def test_paired_comparison_p_value_is_the_exact_sign_test():
+    # 10 disagreements, all won by A: 2 * (1/2)**10
+    a, b = np.ones(10, dtype=bool), np.zeros(10, dtype=bool)
+    assert paired_comparison(a, b)["p_value"] == pytest.approx(2 / 1024)
+    # 60 against 40: two-sided binomial tail, about 0.057
+    a = np.r_[np.ones(60), np.zeros(40)].astype(bool)
+    assert paired_comparison(a, ~a)["p_value"] == pytest.approx(0.0569, abs=5e-4)
+
+
+def test_paired_comparison_of_equal_models_is_rarely_significant():
+    rng = np.random.default_rng(5)
+    truth = rng.random((300, 2000)) < 0.9
+    other = rng.random((300, 2000)) < 0.9
+    p_values = [paired_comparison(x, y)["p_value"] for x, y in zip(truth, other)]
+    assert 0.02 < np.mean(np.array(p_values) < 0.05) < 0.08
+    with pytest.raises(ValueError):
+        paired_comparison(np.ones(3, bool), np.ones(4, bool))

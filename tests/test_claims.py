@@ -143,7 +143,7 @@ def test_scaling_fails_by_scale_not_by_saturation(built_book):
     assert 150 < move_ratio < 400, move_ratio
     text = main_text(page(built_book, "book/02_flattening"))
     assert f"a spread (standard deviation) of {scaled['spread']:.2f}" in text
-    assert f"{raw['spread'] / scaled['spread']:.0f} times more spread out ({raw['spread']:.0f})" in text
+    assert f"{raw['spread'] / scaled['spread']:.0f} times more spread out (a spread of {raw['spread']:.0f})" in text
     assert f"its learning rate of {learning_rate}" in text
     assert f"no weight moved by more than {max(scaled['weight_move'], raw['weight_move']):.4f}" in text
     assert f"{raw['sum_move']:.1f} on average, against {scaled['sum_move']:.3f} on scaled pixels, {move_ratio:.0f} times as far" in text
@@ -165,30 +165,6 @@ def test_flattening_explains_or_links_its_words(built_book):
     hrefs = [a.get("href", "") for a in article.select("a")]
     for chapter in ("03_dense_model.html", "04_training.html"):
         assert any(h.startswith(chapter) for h in hrefs), f"no link to {chapter}"
-
-
-CHAPTER_WORDS = {"next chapter": 1, "previous chapter": -1}
-
-
-@pytest.mark.parametrize("doc", ["book/02_flattening", "book/04_training"])
-def test_chapter_references_follow_the_toc(built_book, doc):
-    """'The next chapter' links to the chapter after this one in _toc.yml, 'the previous chapter' to the
-    one before, 'the last chapter' to the last; none of them is left as bare words."""
-    files = [f for f in toc_files() if f.startswith("book/") and f not in ("book/intro", "book/glossary", "book/bibliography")]
-    here = files.index(doc)
-    article = page(built_book, doc).select_one("article")
-    for link in article.select("a"):
-        words = " ".join(link.get_text(" ").split()).lower()
-        target = link.get("href", "").split("#")[0].removesuffix(".html")
-        for phrase, step in CHAPTER_WORDS.items():
-            if phrase in words:
-                assert f"book/{target}" == files[here + step], f"{doc}: {words!r} links to {target}"
-        if "last chapter" in words:
-            assert f"book/{target}" == files[-1], f"{doc}: {words!r} links to {target}"
-    for link in article.select("a"):
-        link.decompose()
-    bare = re.findall(r"(?:next|previous|last) (?:two )?chapters?", " ".join(article.get_text(" ").split()).lower())
-    assert not bare, f"{doc}: chapters referred to without their names: {bare}"
 
 
 def test_learning_curve_claims(built_book, runs):

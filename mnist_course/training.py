@@ -115,7 +115,8 @@ class TrainedModel:
     def print_log(self) -> None:
         print(f"Training {describe(self.config)}")
         if self.from_cache:
-            print("(loaded from the training cache: the lines below were recorded when it trained)")
+            # On stderr: a live kernel says why the epochs fly by; the book's pages drop stderr.
+            print("(loaded from the training cache: the lines below were recorded when it trained)", file=sys.stderr)
         for line in self.log:
             print(line)
 

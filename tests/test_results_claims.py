@@ -134,3 +134,12 @@ def test_comparison_intervals_do_not_overlap(beyond):
         intervals.append((low, high))
     for (_, high), (low, _) in zip(intervals, intervals[1:]):
         assert high < low, "the page says the three intervals lie far apart"
+
+
+def test_build_internals_stay_out_of_the_pages(built_book):
+    from pages import toc_files
+
+    for doc in toc_files():
+        text = main_text(page(built_book, doc))
+        for internal in ("training cache", "from myst_nb import glue", "the book's tests", "book build"):
+            assert internal not in text, f"{doc} shows a build internal: {internal!r}"

@@ -41,11 +41,14 @@ __all__ = [
     "DrawingPad",
     "forward",
     "display_probabilities",
+    "read",
+    "accuracy",
     "centres_of_mass",
     "centring_target",
     "preprocess",
     "preprocess_steps",
     "preprocess_images",
+    "pixels_moved",
     "render_strokes",
     "shift_images",
     "thicken_images",
@@ -224,6 +227,18 @@ def display_probabilities(model: Mapping, x: np.ndarray) -> np.ndarray:
     return softmax(_sums(model["layers"][-1], _hidden(model, x)))
 
 
+def read(model: Mapping, image: np.ndarray) -> tuple[int, float]:
+    """What the page shows for one input (28 x 28 or 784 values): the digit read and its probability."""
+    probabilities = display_probabilities(model, np.asarray(image).reshape(1, -1))[0]
+    return int(probabilities.argmax()), float(probabilities.max())
+
+
+def accuracy(model: Mapping, images: np.ndarray, labels: np.ndarray) -> float:
+    """The percentage of ``images`` (n x 28 x 28, values in [0, 1]) the page's model reads as ``labels``."""
+    images = np.asarray(images)
+    return float((forward(model, images.reshape(len(images), -1)).argmax(axis=1) == labels).mean() * 100)
+
+
 # --- preprocessing, as MNIST's makers did it --------------------------------------------------
 
 
@@ -378,6 +393,12 @@ def preprocess_images(images: np.ndarray, centre: Sequence[float]) -> np.ndarray
         small, _, _, oy, ox = _fit_and_centre(crops, centre)
         out[which] = _place(small, oy, ox)
     return out
+
+
+def pixels_moved(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """How far each image's centre of mass moved from ``before`` to ``after`` (n x H x W each),
+    in whole pixels (rows, columns): an n x 2 integer array, 0 where an image stayed put."""
+    return np.round(centres_of_mass(after) - centres_of_mass(before)).astype(int)
 
 
 def render_strokes(strokes: Sequence[Sequence[tuple[float, float]]], *, size: int = 280, width: float = 22.0, supersample: int = 4) -> np.ndarray:

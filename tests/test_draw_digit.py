@@ -147,6 +147,22 @@ def test_shift_and_thicken():
     assert export.thicken_images(image, 1).sum() == 5.0  # the pixel and its 4 neighbours
 
 
+def test_read_accuracy_and_pixels_moved():
+    # A one-layer "model" whose output j adds up the pixels with index j modulo 10.
+    kernel = np.zeros((784, 10))
+    kernel[np.arange(784), np.arange(784) % 10] = 1.0
+    model = {"layers": [{"inputs": 784, "units": 10, "activation": "sigmoid", "kernel": kernel.ravel().tolist(), "bias": [0.0] * 10}]}
+    images = np.zeros((2, 28, 28))
+    images[0].flat[3] = images[1].flat[15] = 1.0
+    digit, probability = export.read(model, images[0])
+    assert digit == 3 and probability == pytest.approx(math.e / (math.e + 9))
+    assert export.accuracy(model, images, np.array([3, 5])) == 100.0
+    assert export.accuracy(model, images, np.array([3, 4])) == 50.0
+    moved = export.shift_images(images, dx=2, dy=1)
+    np.testing.assert_array_equal(export.pixels_moved(images, moved), [[1, 2], [1, 2]])
+    np.testing.assert_array_equal(export.pixels_moved(images, images), [[0, 0], [0, 0]])
+
+
 def test_preprocessing_figure_marks_the_target(mnist_centre):
     from mnist_course import plots
 

@@ -15,7 +15,10 @@ book can show (and the tests can check) the same numbers:
   style, weights and script) is the same on the static site and in a live
   notebook.
 - :func:`forward` is the forward pass the page runs; :func:`preprocess` turns a
-  drawing into the 28x28 input the way MNIST's makers prepared their digits.
+  drawing into the 28x28 input the way MNIST's makers prepared their digits,
+  centring it on :func:`centring_target`, the point where MNIST's training
+  digits have their centre of mass (measured, and passed to the page with the
+  weights); :func:`preprocess_images` does the same to many images at once.
 """
 
 from __future__ import annotations
@@ -31,14 +34,21 @@ from .metrics import softmax
 
 __all__ = [
     "MODEL_ELEMENT_ID",
+    "PREPROCESSING_ELEMENT_ID",
     "model_dict",
     "model_json",
     "embed_html",
     "DrawingPad",
     "forward",
     "display_probabilities",
+    "read",
+    "accuracy",
+    "centres_of_mass",
+    "centring_target",
     "preprocess",
     "preprocess_steps",
+    "preprocess_images",
+    "pixels_moved",
     "render_strokes",
     "shift_images",
     "thicken_images",
@@ -46,6 +56,8 @@ __all__ = [
 
 # The page's script finds model NAME in the element with id MODEL_ELEMENT_ID.format(name=NAME).
 MODEL_ELEMENT_ID = "mnist-draw-model-{name}"
+# ...and the preprocessing's settings (where to put a drawing's centre of mass) in this one.
+PREPROCESSING_ELEMENT_ID = "mnist-draw-preprocessing"
 
 BOX = 20  # MNIST: each digit was scaled to fit a 20x20 box...
 SIZE = 28  # ...and centred by its centre of mass in a 28x28 image
@@ -95,8 +107,9 @@ def model_json(model: Mapping) -> str:
     return json.dumps(model, separators=(",", ":"), allow_nan=False)
 
 
-def embed_html(models: Sequence[Mapping]) -> str:
-    """``<script type="application/json">`` elements holding the models, for the page's script.
+def embed_html(models: Sequence[Mapping], centre: Sequence[float] | None = None) -> str:
+    """``<script type="application/json">`` elements holding the models, for the page's script,
+    and, given a ``centre`` (row, column), the preprocessing's settings: ``{"centre": [row, column]}``.
 
     JSON of numbers and plain names cannot contain ``</script>``; the check
     makes sure a future label cannot either.
@@ -108,6 +121,11 @@ def embed_html(models: Sequence[Mapping]) -> str:
             raise ValueError("model JSON must not contain '</'")
         element_id = MODEL_ELEMENT_ID.format(name=model["name"])
         parts.append(f'<script type="application/json" id="{element_id}" class="mnist-draw-model">{text}</script>')
+    if centre is not None:
+        # Full precision (Python's repr of a float reads back as the same double in JavaScript),
+        # so the page and preprocess() round the same offsets.
+        settings = json.dumps({"centre": _centre(centre)}, separators=(",", ":"), allow_nan=False)
+        parts.append(f'<script type="application/json" id="{PREPROCESSING_ELEMENT_ID}">{settings}</script>')
     return "\n".join(parts)
 
 
@@ -117,18 +135,21 @@ def _script_text(text: str) -> str:
 
 
 class DrawingPad:
-    """The drawing pad with ``models`` (:func:`model_dict`\\ s, the first one chosen at the start).
+    """The drawing pad with ``models`` (:func:`model_dict`\\ s, the first one chosen at the start),
+    centring drawings on ``centre`` (row, column): :func:`centring_target` of the training images.
 
     Displayed (the last expression of a cell), it is one HTML output: the
-    widget's markup, the models' weights as JSON, and the scripts that add its
-    style to the page's ``<head>`` and run it. The static site shows that
-    output as it is; JupyterLab and Colab run its scripts when the cell runs.
+    widget's markup, the models' weights and the centre as JSON, and the
+    scripts that add its style to the page's ``<head>`` and run it. The static
+    site shows that output as it is; JupyterLab and Colab run its scripts when
+    the cell runs.
     """
 
-    def __init__(self, models: Sequence[Mapping]):
+    def __init__(self, models: Sequence[Mapping], centre: Sequence[float]):
         if not models:
             raise ValueError("the drawing pad needs at least one model")
         self.models = list(models)
+        self.centre = _centre(centre)
 
     def _repr_html_(self) -> str:
         files = resources.files(__package__) / "draw"
@@ -157,7 +178,7 @@ class DrawingPad:
             [
                 f"<script>{_script_text(add_style)}</script>",
                 markup,
-                embed_html(self.models),
+                embed_html(self.models, self.centre),
                 f"<script>{_script_text(script)}</script>",
             ]
         )
@@ -206,7 +227,53 @@ def display_probabilities(model: Mapping, x: np.ndarray) -> np.ndarray:
     return softmax(_sums(model["layers"][-1], _hidden(model, x)))
 
 
+def read(model: Mapping, image: np.ndarray) -> tuple[int, float]:
+    """What the page shows for one input (28 x 28 or 784 values): the digit read and its probability."""
+    probabilities = display_probabilities(model, np.asarray(image).reshape(1, -1))[0]
+    return int(probabilities.argmax()), float(probabilities.max())
+
+
+def accuracy(model: Mapping, images: np.ndarray, labels: np.ndarray) -> float:
+    """The percentage of ``images`` (n x 28 x 28, values in [0, 1]) the page's model reads as ``labels``."""
+    images = np.asarray(images)
+    return float((forward(model, images.reshape(len(images), -1)).argmax(axis=1) == labels).mean() * 100)
+
+
 # --- preprocessing, as MNIST's makers did it --------------------------------------------------
+
+
+def centres_of_mass(images: np.ndarray) -> np.ndarray:
+    """The centre of mass (row, column) of each image of ``images`` (n x height x width), as an n x 2 array.
+
+    Pixel centres are at 0, 1, ..., so the geometric centre of a 28 x 28 image
+    is (13.5, 13.5). Integer images (MNIST's bytes) are summed exactly, without
+    a floating-point copy of them.
+    """
+    images = np.asarray(images)
+    exact = np.int64 if images.dtype.kind in "biu" else np.float64
+    rows = images.sum(axis=2, dtype=exact)  # n x height: the ink in each row
+    cols = images.sum(axis=1, dtype=exact)  # n x width
+    total = rows.sum(axis=1)
+    return np.stack([rows @ np.arange(rows.shape[1]) / total, cols @ np.arange(cols.shape[1]) / total], axis=1)
+
+
+def centring_target(images: np.ndarray) -> tuple[float, float]:
+    """Where MNIST puts a digit's centre of mass: the mean (row, column) centre of mass of ``images``.
+
+    Given MNIST's training images, this is the point the page moves a drawing's
+    centre of mass to. It is not the geometric centre 13.5: MNIST's digits have
+    theirs about half a pixel lower and further right, near 14.0.
+    """
+    row, col = centres_of_mass(images).mean(axis=0)
+    return float(row), float(col)
+
+
+def _centre(centre: Sequence[float]) -> list[float]:
+    """A (row, column) target as two finite floats."""
+    values = [float(v) for v in centre]
+    if len(values) != 2 or not all(np.isfinite(values)):
+        raise ValueError(f"centre must be two finite numbers (row, column), not {centre!r}")
+    return values
 
 
 def _area_weights(n_source: int, n_target: int) -> np.ndarray:
@@ -226,54 +293,112 @@ def _round_half_up(v: float) -> int:
     return int(np.floor(v + 0.5))
 
 
-def preprocess_steps(ink: np.ndarray) -> dict | None:
+def _fit_and_centre(crops: np.ndarray, centre: Sequence[float]):
+    """Crops of one shape (k x h x w, ink in [0, 1]) scaled into the 20 x 20 box and their offsets.
+
+    Returns ``small`` (k x th x tw), the centres of mass ``cy``, ``cx`` (k each)
+    and the whole-pixel offsets ``oy``, ``ox`` (k each) that bring them nearest
+    to ``centre`` (halves rounded up, as the page's script rounds).
+    """
+    _, height, width = crops.shape
+    scale = BOX / max(height, width)
+    target_h = max(1, _round_half_up(height * scale))
+    target_w = max(1, _round_half_up(width * scale))
+    small = _area_weights(height, target_h) @ crops @ _area_weights(width, target_w).T
+    total = small.sum(axis=(1, 2))
+    cy = (small.sum(axis=2) @ np.arange(target_h)) / total
+    cx = (small.sum(axis=1) @ np.arange(target_w)) / total
+    row, col = _centre(centre)
+    oy = np.floor(row - cy + 0.5).astype(int)
+    ox = np.floor(col - cx + 0.5).astype(int)
+    return small, cy, cx, oy, ox
+
+
+def _place(small: np.ndarray, oy: np.ndarray, ox: np.ndarray) -> np.ndarray:
+    """Each of ``small`` (k x th x tw) put into an empty 28 x 28 image at offset (oy, ox); what falls outside is lost."""
+    k, target_h, target_w = small.shape
+    rows = np.broadcast_to(np.arange(target_h)[None, :, None] + oy[:, None, None], small.shape)
+    cols = np.broadcast_to(np.arange(target_w)[None, None, :] + ox[:, None, None], small.shape)
+    which = np.broadcast_to(np.arange(k)[:, None, None], small.shape)
+    inside = (rows >= 0) & (rows < SIZE) & (cols >= 0) & (cols < SIZE)
+    images = np.zeros((k, SIZE, SIZE))
+    images[which[inside], rows[inside], cols[inside]] = small[inside]
+    return np.clip(images, 0.0, 1.0, out=images)
+
+
+def preprocess_steps(ink: np.ndarray, centre: Sequence[float]) -> dict | None:
     """The stages of :func:`preprocess`, for figures: ``box`` (y0, y1, x0, x1) of the strokes,
     ``crop``, ``small`` (the crop fitted into the 20x20 box), its centre of mass ``com``
-    (row, column), the ``offset`` (rows, columns) that centres it, and the 28x28 ``image``.
-    None for a blank drawing."""
+    (row, column), the ``offset`` (rows, columns) that moves it nearest to ``centre``, the
+    ``centre`` itself, and the 28x28 ``image``. None for a blank drawing."""
     ink = np.clip(np.asarray(ink, dtype=np.float64), 0.0, 1.0)
     rows, cols = np.nonzero(ink > 0)
     if len(rows) == 0:
         return None
     y0, y1, x0, x1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
     crop = ink[y0:y1, x0:x1]
-    height, width = crop.shape
-    scale = BOX / max(height, width)
-    target_h = max(1, _round_half_up(height * scale))
-    target_w = max(1, _round_half_up(width * scale))
-    small = _area_weights(height, target_h) @ crop @ _area_weights(width, target_w).T
-    total = small.sum()
-    cy = (small.sum(axis=1) @ np.arange(target_h)) / total
-    cx = (small.sum(axis=0) @ np.arange(target_w)) / total
-    # Pixel centres run 0..27, so the centre of the 28x28 field is 13.5.
-    oy, ox = _round_half_up(13.5 - cy), _round_half_up(13.5 - cx)
-    image = np.zeros((SIZE, SIZE))
-    for r in range(target_h):
-        if 0 <= r + oy < SIZE:
-            for c in range(target_w):
-                if 0 <= c + ox < SIZE:
-                    image[r + oy, c + ox] = small[r, c]
+    small, cy, cx, oy, ox = _fit_and_centre(crop[None], centre)
     return {
         "box": (int(y0), int(y1), int(x0), int(x1)),
         "crop": crop,
-        "small": small,
-        "com": (float(cy), float(cx)),
-        "offset": (oy, ox),
-        "image": np.clip(image, 0.0, 1.0),
+        "small": small[0],
+        "com": (float(cy[0]), float(cx[0])),
+        "offset": (int(oy[0]), int(ox[0])),
+        "centre": tuple(_centre(centre)),
+        "image": _place(small, oy, ox)[0],
     }
 
 
-def preprocess(ink: np.ndarray) -> np.ndarray | None:
+def preprocess(ink: np.ndarray, centre: Sequence[float]) -> np.ndarray | None:
     """A drawing (2-D array of ink amounts in [0, 1]) as the model's 28x28 input, or None if blank.
 
     The steps MNIST's makers applied to every digit (LeCun et al. 1998):
     crop to the strokes; scale so the longer side fits a 20x20 box, keeping the
     aspect ratio, averaging the covered area so edges become grey; place the
-    result in a 28x28 image so that its centre of mass is at the centre
-    (a shift by whole pixels). The page's script does exactly the same.
+    result in a 28x28 image so that its centre of mass lands on ``centre``
+    (row, column), as near as a shift by whole pixels allows. ``centre`` is
+    :func:`centring_target` of MNIST's training images: where MNIST's digits
+    have their centre of mass. The page's script does exactly the same.
     """
-    steps = preprocess_steps(ink)
+    steps = preprocess_steps(ink, centre)
     return None if steps is None else steps["image"]
+
+
+def preprocess_images(images: np.ndarray, centre: Sequence[float]) -> np.ndarray:
+    """:func:`preprocess` applied to each of ``images`` (n x height x width, ink in [0, 1]), vectorised.
+
+    Returns n x 28 x 28 float64 images; a blank image stays blank (all zeros).
+    Images whose strokes have the same bounding-box size go through together,
+    so the whole MNIST test set takes a fraction of a second, and besides the
+    result only a few small arrays are made.
+    """
+    images = np.asarray(images)
+    if images.ndim != 3:
+        raise ValueError(f"expected n x height x width images, not shape {images.shape}")
+    n, height, width = images.shape
+    out = np.zeros((n, SIZE, SIZE))
+    inked_rows = (images > 0).any(axis=2)  # n x height
+    inked_cols = (images > 0).any(axis=1)  # n x width
+    y0 = inked_rows.argmax(axis=1)
+    y1 = height - inked_rows[:, ::-1].argmax(axis=1)
+    x0 = inked_cols.argmax(axis=1)
+    x1 = width - inked_cols[:, ::-1].argmax(axis=1)
+    shapes = np.stack([y1 - y0, x1 - x0], axis=1)
+    drawn = inked_rows.any(axis=1)
+    for h, w in np.unique(shapes[drawn], axis=0):
+        which = np.flatnonzero(drawn & (shapes[:, 0] == h) & (shapes[:, 1] == w))
+        rows = y0[which, None, None] + np.arange(h)[None, :, None]
+        cols = x0[which, None, None] + np.arange(w)[None, None, :]
+        crops = np.clip(images[which[:, None, None], rows, cols].astype(np.float64), 0.0, 1.0)
+        small, _, _, oy, ox = _fit_and_centre(crops, centre)
+        out[which] = _place(small, oy, ox)
+    return out
+
+
+def pixels_moved(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """How far each image's centre of mass moved from ``before`` to ``after`` (n x H x W each),
+    in whole pixels (rows, columns): an n x 2 integer array, 0 where an image stayed put."""
+    return np.round(centres_of_mass(after) - centres_of_mass(before)).astype(int)
 
 
 def render_strokes(strokes: Sequence[Sequence[tuple[float, float]]], *, size: int = 280, width: float = 22.0, supersample: int = 4) -> np.ndarray:

@@ -453,3 +453,21 @@ def weight_templates_compared(kernels: dict):
                     ax.set_ylabel(name, fontsize=9)
         fig.tight_layout(pad=0.3)
     return fig
+
+
+# --- Draw a digit ------------------------------------------------------------------------------
+
+
+def preprocessing_to_target(ink, steps: dict):
+    """:func:`preprocessing_steps` of a drawing, with the green lines of its last panel at
+    ``steps["centre"]``, the (row, column) the preprocessing aimed the centre of mass at.
+
+    ``steps`` is what :func:`mnist_course.export.preprocess_steps` returns for ``ink``.
+    (:func:`preprocessing_steps` takes one number for both lines; MNIST's target row and
+    column differ by about a hundredth of a pixel, so the column's line is moved to its own.)
+    """
+    row, col = steps["centre"]
+    fig = preprocessing_steps(ink, steps, centre=row)
+    vertical = fig.axes[3].lines[-1]  # the last line drawn: axvline(centre)
+    vertical.set_xdata([col, col])
+    return fig

@@ -2,7 +2,10 @@
  * "Draw a digit": classify a drawing in the browser with the course's trained
  * dense models. No libraries, no requests: the weights are JSON elements in the
  * page (<script type="application/json" id="mnist-draw-model-NAME">), written
- * when the book was built.
+ * when the book was built, and so is the point where the preprocessing puts a
+ * drawing's centre of mass (id="mnist-draw-preprocessing"): MNIST's own
+ * digits' average, measured from the training images
+ * (mnist_course.export.centring_target).
  *
  * mnist_course/export.py holds a NumPy copy of preprocess() and forward(); the
  * tests check that both, and Keras, agree.
@@ -46,14 +49,27 @@
     return rows;
   }
 
+  var settings = null;
+
+  // [row, column] where MNIST's digits have their centre of mass, from the page's JSON.
+  function pageCentre() {
+    if (!settings) {
+      var element = document.getElementById("mnist-draw-preprocessing");
+      if (!element) throw new Error("this page holds no preprocessing settings");
+      settings = JSON.parse(element.textContent);
+    }
+    return settings.centre;
+  }
+
   /*
    * ink: grey values in [0, 1], row after row, width x height.
    * Returns a Float64Array of 784 values (the model's input), or null for a blank drawing.
    * The steps of MNIST's preprocessing: crop to the strokes, scale the longer
    * side to 20 pixels keeping the aspect ratio (averaging, so edges turn grey),
-   * then move the centre of mass to the centre of a 28 x 28 image.
+   * then move the centre of mass, by whole pixels, as near as it goes to
+   * centre ([row, column] in the 28 x 28 image; the page's own if not given).
    */
-  function preprocess(ink, width, height) {
+  function preprocess(ink, width, height, centre) {
     var x0 = width, x1 = -1, y0 = height, y1 = -1, x, y;
     for (y = 0; y < height; y++) {
       for (x = 0; x < width; x++) {
@@ -66,6 +82,7 @@
       }
     }
     if (x1 < 0) return null;
+    centre = centre || pageCentre();
     var w = x1 - x0 + 1, h = y1 - y0 + 1;
     var scale = BOX / Math.max(w, h);
     var th = Math.max(1, roundHalfUp(h * scale));
@@ -96,8 +113,9 @@
         sx += c * s2;
       }
     }
-    // Pixel centres run 0..27, so the centre of the field is 13.5.
-    var oy = roundHalfUp(13.5 - sy / total), ox = roundHalfUp(13.5 - sx / total);
+    // Pixel centres run 0..27: the geometric centre is 13.5, but MNIST's digits have
+    // their centre of mass near 14.0, which is where centre puts it.
+    var oy = roundHalfUp(centre[0] - sy / total), ox = roundHalfUp(centre[1] - sx / total);
     var image = new Float64Array(SIZE * SIZE);
     for (r = 0; r < th; r++) {
       if (r + oy < 0 || r + oy >= SIZE) continue;
@@ -372,16 +390,15 @@
   };
 
   Widget.prototype.update = function (announce) {
-    var input = preprocess(this.ink(), CANVAS, CANVAS);
-    if (input && (this.offset[0] || this.offset[1])) input = shift(input, this.offset[0], this.offset[1]);
-    this.input = input;
-    var name = this.modelName();
-    var result = null;
+    var input = null, name = this.modelName(), result = null;
     try {
+      input = preprocess(this.ink(), CANVAS, CANVAS);
+      if (input && (this.offset[0] || this.offset[1])) input = shift(input, this.offset[0], this.offset[1]);
       result = input ? forward(model(name), input) : null;
     } catch (error) {
-      this.status.textContent = "The model could not be loaded: " + error.message;
+      this.status.textContent = "The page could not read the drawing: " + error.message;
     }
+    this.input = input;
     this.result = result;
     this.root.setAttribute("data-model", name);
     this.root.setAttribute("data-prediction", result ? String(result.prediction) : "");
@@ -443,6 +460,7 @@
     SIZE: SIZE,
     CANVAS: CANVAS,
     preprocess: preprocess,
+    centre: pageCentre,
     shift: shift,
     forward: forward,
     model: model,

@@ -54,6 +54,7 @@ class ModelConfig:
     epochs: int = 5
     batch_size: int = 32
     validation_split: float = 0.0  # fraction of the training set Keras holds out (the last rows)
+    validation_seed: int | None = None  # shuffle the training rows with this seed first: a random hold-out
     scale_pixels: bool = True  # divide the grey values by 255
     permute_pixels: bool = False  # shuffle the 784 pixel positions with one fixed permutation
     seed: int = 0
@@ -156,8 +157,15 @@ def _inputs(images: np.ndarray, config: ModelConfig) -> np.ndarray:
 
 
 def prepare_data(config: ModelConfig = SEED_MODEL):
-    """MNIST as the model of ``config`` sees it: flattened to 784 values, scaled and permuted as configured."""
+    """MNIST as the model of ``config`` sees it: flattened to 784 values, scaled and permuted as configured.
+
+    With ``validation_seed`` the training rows come in one fixed random order, so the
+    last rows that ``validation_split`` holds out are a random part of the training set.
+    """
     (x_train, y_train), (x_test, y_test) = load_mnist()
+    if config.validation_seed is not None:
+        order = np.random.default_rng(config.validation_seed).permutation(len(y_train))
+        x_train, y_train = x_train[order], y_train[order]
     return (_inputs(x_train, config), y_train), (_inputs(x_test, config), y_test)
 
 
@@ -295,6 +303,11 @@ class _EpochRecorder:
         (x_train, y_train), (x_test, y_test) = (
             (tf.convert_to_tensor(x), tf.convert_to_tensor(y)) for x, y in data
         ) if config.track_epochs else data
+        measured = {"train": (x_train, y_train), "test": (x_test, y_test)}
+        if config.validation_split:  # "train" is then the rows the model trains on, as Keras splits them
+            fitted = math.floor(len(y_train) * (1 - config.validation_split))
+            measured["train"] = (x_train[:fitted], y_train[:fitted])
+            measured["validation"] = (x_train[fitted:], y_train[fitted:])
 
         class Recorder(keras.callbacks.Callback):
             def on_epoch_begin(self, epoch, logs=None):
@@ -306,10 +319,10 @@ class _EpochRecorder:
                 shown = " - ".join(f"{name} {value:.4f}" for name, value in (logs or {}).items())
                 line = f"Epoch {epoch + 1}/{config.epochs} - {seconds:.1f} s - {shown}"
                 if config.track_epochs:
-                    train = _evaluate(self.model, x_train, y_train)
-                    test = _evaluate(self.model, x_test, y_test)
-                    for name, value in zip(("train_loss", "train_accuracy", "test_loss", "test_accuracy"), (*train, *test)):
-                        epoch_metrics.setdefault(name, []).append(float(value))
+                    for part, (x, y) in measured.items():
+                        loss, accuracy = _evaluate(self.model, x, y)
+                        epoch_metrics.setdefault(f"{part}_loss", []).append(float(loss))
+                        epoch_metrics.setdefault(f"{part}_accuracy", []).append(float(accuracy))
                     epoch_weights.append([w.copy() for w in self.model.get_weights()])
                 log.append(line)
                 print(line, flush=True)

@@ -1,7 +1,11 @@
 """The epochs-and-activation explorer: precomputed at build time, interactive without a kernel.
 
-One training run per output activation keeps the weights and the full train
-and test metrics after every epoch (cached like every run). The widget is
+One training run per output activation keeps the weights and the full
+training, validation and test metrics after every epoch (cached like every
+run). The runs train on 50,000 of the 60,000 training images; the other
+10,000, drawn at random with a fixed seed, are the validation set the reader
+chooses by. The explorer shows training and validation; the test set is kept
+for one final measurement of the chosen setting (see :func:`choose`). The widget is
 built from plain ipywidgets 8: a Dropdown ``jslink``ed to an outer Stack (one
 child per activation) and an IntSlider ``jslink``ed to each inner Stack (one
 child per epoch). The links run in the browser, so the static page stays
@@ -12,25 +16,42 @@ from __future__ import annotations
 
 import base64
 import html
+import functools
 import io
+import math
 import os
 
 import numpy as np
 
-from .training import SEED_MODEL, ModelConfig, TrainedModel, train
+from .data import load_mnist
+from .metrics import accuracy_interval
+from .training import SEED_MODEL, ModelConfig, TrainedModel, prepare_data, train
 
 ACTIVATIONS = ("sigmoid", "softmax", "relu", "tanh", "linear")
 EPOCHS = 15
 # Batches of 128 make the 5 x 15 epochs affordable at build time (about 4x
 # fewer steps than the tutorial's 32); the model is otherwise the tutorial's.
 BATCH_SIZE = 128
+# A sixth of the 60,000 training images (10,000) held out as the validation set, drawn at random
+# with a fixed seed: Keras' validation_split alone takes the last 10,000, which are not like the rest.
+VALIDATION_SPLIT = 1 / 6
+VALIDATION_SEED = 0
+# Every curve is drawn on this one accuracy scale (in %), so the activations compare at a glance.
+CURVE_RANGE = (0.0, 100.0)
 # Set (to "1") by the book's build for the kernels it runs: the pages they make have no kernel.
 STATIC_PAGE_VARIABLE = "MNIST_COURSE_STATIC_PAGE"
 
 
 def explorer_config(activation: str, epochs: int = EPOCHS) -> ModelConfig:
-    """The tutorial's model with another output activation, tracked after every epoch."""
-    return SEED_MODEL.replace(output_activation=activation, epochs=epochs, batch_size=BATCH_SIZE, track_epochs=True)
+    """The tutorial's model with another output activation, tracked after every epoch, with a random validation set."""
+    return SEED_MODEL.replace(
+        output_activation=activation,
+        epochs=epochs,
+        batch_size=BATCH_SIZE,
+        track_epochs=True,
+        validation_split=VALIDATION_SPLIT,
+        validation_seed=VALIDATION_SEED,
+    )
 
 
 def precompute(activations=ACTIVATIONS, epochs: int = EPOCHS, *, quiet: bool = True) -> dict[str, TrainedModel]:
@@ -38,26 +59,79 @@ def precompute(activations=ACTIVATIONS, epochs: int = EPOCHS, *, quiet: bool = T
     return {activation: train(explorer_config(activation, epochs), quiet=quiet) for activation in activations}
 
 
+@functools.lru_cache(maxsize=None)
+def _set_sizes() -> tuple[int, int]:
+    (_, y_train), (_, y_test) = load_mnist()
+    return len(y_train), len(y_test)
+
+
+def validation_images(run: TrainedModel) -> int:
+    """How many images ``run`` held out as its validation set (as Keras splits: the rows after the first n (1 - split))."""
+    n_train = _set_sizes()[0]
+    return n_train - math.floor(n_train * (1 - run.config.validation_split))
+
+
+def validation_data(run: TrainedModel) -> tuple[np.ndarray, np.ndarray]:
+    """The validation images of ``run`` (as its model sees them) and their labels."""
+    (x_train, y_train), _ = prepare_data(run.config)
+    fitted = len(y_train) - validation_images(run)
+    return x_train[fitted:], y_train[fitted:]
+
+
+def test_images() -> int:
+    """How many images the test set holds."""
+    return _set_sizes()[1]
+
+
 def state(run: TrainedModel, epoch: int) -> dict:
-    """The numbers the explorer shows for ``run`` after ``epoch`` (counting from 1)."""
+    """The numbers the explorer shows for ``run`` after ``epoch`` (counting from 1): training and validation only."""
     m = run.epoch_metrics
     i = epoch - 1
+    accuracy = m["validation_accuracy"][i]
     return {
         "activation": run.config.output_activation,
         "epoch": epoch,
         "train_accuracy": m["train_accuracy"][i],
-        "test_accuracy": m["test_accuracy"][i],
+        "validation_accuracy": accuracy,
+        "validation_interval": accuracy_interval(accuracy, validation_images(run)),
         "train_loss": m["train_loss"][i],
-        "test_loss": m["test_loss"][i],
+        "validation_loss": m["validation_loss"][i],
     }
 
 
-def templates_png(kernel: np.ndarray, levels: int = 31) -> bytes:
+def choose(runs: dict[str, TrainedModel]) -> dict:
+    """The setting the validation set chooses, then its one measurement on the test set.
+
+    The choice is the best validation accuracy over every activation and epoch
+    (on a tie, the first activation in ``runs`` and the fewest epochs). Only the
+    model so chosen, its snapshot after that epoch, is measured on the test set.
+    """
+    best = None
+    for activation, run in runs.items():
+        for epoch, accuracy in enumerate(run.epoch_metrics["validation_accuracy"], start=1):
+            if best is None or accuracy > best[0]:  # strictly better: ties keep the earlier choice
+                best = (accuracy, activation, epoch)
+    accuracy, activation, epoch = best
+    run = runs[activation]
+    test = run.epoch_metrics["test_accuracy"][epoch - 1]
+    return {
+        "activation": activation,
+        "epoch": epoch,
+        "validation_accuracy": accuracy,
+        "validation_interval": accuracy_interval(accuracy, validation_images(run)),
+        "test_accuracy": test,
+        "test_interval": accuracy_interval(test, test_images()),
+        "test_images": test_images(),
+    }
+
+
+def templates_png(kernel: np.ndarray, levels: int = 15) -> bytes:
     """The 10 weight templates as one small PNG at 1 pixel per weight (2 rows of 5, 1-pixel gaps).
 
     Weights are mapped onto ``levels`` shades of the red-blue colour scale of
     :func:`mnist_course.plots.weight_templates` and stored as a palette image:
-    about 4 KB, so the 75 states keep the page light. The page scales it up with
+    about 3.7 KB with 15 shades (5.1 KB with 31, which look the same at this
+    size), so the 75 states keep the page light. The page scales it up with
     ``image-rendering: pixelated``.
     """
     from matplotlib import colormaps
@@ -80,39 +154,48 @@ def templates_png(kernel: np.ndarray, levels: int = 31) -> bytes:
 
 
 def curves_svg(run: TrainedModel, epoch: int, *, width: int = 300, height: int = 170) -> str:
-    """Train and test accuracy per epoch up to ``epoch`` as a small inline SVG (axes fixed for all epochs)."""
-    m = run.epoch_metrics
-    total = len(m["test_accuracy"])
-    values = np.array([m["train_accuracy"], m["test_accuracy"]]) * 100
-    lo = max(0.0, np.floor(values.min() / 10) * 10)
-    hi = 100.0
-    left, right, top, bottom = 38, 8, 10, 30
+    """Training and validation accuracy per epoch up to ``epoch`` as a small inline SVG.
 
-    def xy(i, v):
-        x = left + (width - left - right) * (i / max(total - 1, 1))
-        y = top + (height - top - bottom) * (1 - (v - lo) / (hi - lo))
-        return f"{x:.1f},{y:.1f}"
+    The axes are the same for every epoch and every activation (0 to 100 %), so
+    switching activation shows how far apart they are, not a rescaled plot.
+    """
+    m = run.epoch_metrics
+    total = len(m["validation_accuracy"])
+    values = np.array([m["train_accuracy"], m["validation_accuracy"]]) * 100
+    lo, hi = CURVE_RANGE
+    left, right, top, bottom = 46, 8, 22, 30  # the legend sits above the plot, clear of every curve
+
+    def x_of(i):
+        return left + (width - left - right) * (i / max(total - 1, 1))
+
+    def y_of(v):
+        return top + (height - top - bottom) * (1 - (v - lo) / (hi - lo))
 
     parts = [
         f'<svg class="explorer-curves" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-        f'aria-label="Accuracy per epoch up to epoch {epoch}: training in blue, test in orange">'
+        f'aria-label="Accuracy (0 to 100 %) per epoch up to epoch {epoch}: training as a wide blue line, validation as a thin orange line">'
     ]
-    for tick in np.linspace(lo, hi, 3):
-        y = xy(0, tick).split(",")[1]
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y}" y2="{y}" stroke="#ccc" stroke-width="0.5"/>')
-        parts.append(f'<text x="{left - 4}" y="{float(y) + 3:.1f}" text-anchor="end" font-size="9" fill="currentColor">{tick:.0f} %</text>')
+    for tick in np.linspace(lo, hi, 5):
+        y = y_of(tick)
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.0f}" y2="{y:.0f}" stroke="#ccc" stroke-width="0.5"/>')
+        parts.append(f'<text x="{left - 4}" y="{y + 3:.0f}" text-anchor="end" font-size="9" fill="currentColor">{tick:.0f} %</text>')
+    middle = (top + height - bottom) / 2
+    parts.append(
+        f'<text x="9" y="{middle:.0f}" transform="rotate(-90 9 {middle:.0f})" text-anchor="middle" font-size="9" '
+        'fill="currentColor">accuracy</text>'
+    )
     for i in (0, total // 2, total - 1):
-        x = xy(i, lo).split(",")[0]
-        parts.append(f'<text x="{x}" y="{height - bottom + 12}" text-anchor="middle" font-size="9" fill="currentColor">{i + 1}</text>')
-    parts.append(f'<text x="{(left + width) / 2:.0f}" y="{height - 4}" text-anchor="middle" font-size="9" fill="currentColor">epoch</text>')
-    for row, color in ((0, "#0072B2"), (1, "#D55E00")):
-        points = " ".join(xy(i, v) for i, v in enumerate(values[row][:epoch]))
-        parts.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2"/>')
-        for point in points.split():
-            x, y = point.split(",")
-            parts.append(f'<circle cx="{x}" cy="{y}" r="2.5" fill="{color}"/>')
-    for row, (label, color) in enumerate((("training", "#0072B2"), ("test", "#D55E00"))):
-        parts.append(f'<text x="{width - right}" y="{height - bottom - 8 - 12 * (1 - row)}" text-anchor="end" font-size="10" fill="{color}">{label}</text>')
+        parts.append(f'<text x="{x_of(i):.0f}" y="{height - bottom + 12}" text-anchor="middle" font-size="9" fill="currentColor">{i + 1}</text>')
+    parts.append(f'<text x="{(left + width - right) / 2:.0f}" y="{height - 4}" text-anchor="middle" font-size="9" fill="currentColor">epoch</text>')
+    # The two curves often lie within a pixel of each other: training wide underneath, validation thin on top.
+    lines = ((0, "#0072B2", 5, 3.5, "training"), (1, "#D55E00", 1.5, 2, "validation"))
+    for row, color, stroke, radius, _ in lines:
+        points = [(x_of(i), y_of(v)) for i, v in enumerate(values[row][:epoch])]
+        parts.append(f'<polyline points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in points)}" fill="none" stroke="{color}" stroke-width="{stroke}"/>')
+        parts.extend(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{color}"/>' for x, y in points)
+    for (_, color, stroke, _, label), x in zip(lines, (width - right - 152, width - right - 72)):
+        parts.append(f'<line x1="{x}" x2="{x + 14}" y1="8" y2="8" stroke="{color}" stroke-width="{stroke}"/>')
+        parts.append(f'<text x="{x + 18}" y="12" font-size="10" fill="{color}">{label}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -120,17 +203,19 @@ def curves_svg(run: TrainedModel, epoch: int, *, width: int = 300, height: int =
 def state_html(run: TrainedModel, epoch: int) -> str:
     """One child of the explorer: numbers, learning curves and weight templates after ``epoch``."""
     s = state(run, epoch)
+    low, high = s["validation_interval"]
     png = base64.b64encode(templates_png(run.epoch_weights[epoch - 1][0])).decode()
     activation = html.escape(s["activation"])
     alt = f"The 10 weight templates of the {activation} model after epoch {epoch}, red positive and blue negative"
     return (
         f'<div class="explorer-state" data-activation="{activation}" data-epoch="{epoch}">'
         f'<table class="explorer-numbers"><caption>{activation} output, after epoch {epoch}</caption>'
-        "<tr><th></th><th>accuracy</th><th>loss</th></tr>"
-        f'<tr><th>training set</th><td class="train-accuracy">{s["train_accuracy"] * 100:.2f} %</td>'
+        "<tr><th></th><th>accuracy (95 % interval)</th><th>loss</th></tr>"
+        f'<tr><th>training</th><td class="train-accuracy">{s["train_accuracy"] * 100:.2f} %</td>'
         f'<td class="train-loss">{s["train_loss"]:.4f}</td></tr>'
-        f'<tr><th>test set</th><td class="test-accuracy">{s["test_accuracy"] * 100:.2f} %</td>'
-        f'<td class="test-loss">{s["test_loss"]:.4f}</td></tr></table>'
+        f'<tr><th>validation</th><td class="validation-accuracy">{s["validation_accuracy"] * 100:.2f} %<br/>'
+        f'<small class="validation-interval">{low * 100:.1f} to {high * 100:.1f}</small></td>'
+        f'<td class="validation-loss">{s["validation_loss"]:.4f}</td></tr></table>'
         f'<div class="explorer-figures">{curves_svg(run, epoch)}'
         f'<figure class="explorer-template-figure"><img class="explorer-templates" alt="{alt}" '
         f'src="data:image/png;base64,{png}" width="576" height="228"/>'
@@ -149,7 +234,7 @@ def build_widget(runs: dict[str, TrainedModel], *, live: bool = True):
     import ipywidgets as widgets
 
     activations = list(runs)
-    epochs = min(len(run.epoch_metrics["test_accuracy"]) for run in runs.values())
+    epochs = min(len(run.epoch_metrics["validation_accuracy"]) for run in runs.values())
     dropdown = widgets.Dropdown(options=activations, index=0, description="Output activation", style={"description_width": "initial"})
     slider = widgets.IntSlider(value=epochs // 3, min=1, max=epochs, description="Epochs", continuous_update=True)
     inner = []

@@ -12,7 +12,7 @@ import pytest
 
 import mnist_course
 from mnist_course import explorer
-from mnist_course.metrics import accuracy_interval
+from mnist_course.metrics import accuracy_interval, paired_comparison
 from pages import main_text, page
 
 DOC = "book/05_explorer"
@@ -161,6 +161,21 @@ def test_more_epochs_claims_with_their_uncertainty(text, runs):
     assert accuracy_interval(fifth, 10000)[1] > accuracy_interval(last, 10000)[0], "the intervals overlap"
     assert 0 < late < 2 * half and late == pytest.approx(half, abs=0.3)
     assert f"The last {explorer.EPOCHS - 5} add only {late:.2f}, about the size of the uncertainty of each figure (their intervals overlap)." in text
+    # "... a small gain, but a real one": the same images, compared image by image
+    x_val, y_val = explorer.validation_data(runs["sigmoid"])
+
+    def right(epoch):
+        kernel, bias = runs["sigmoid"].epoch_weights[epoch - 1]
+        return (x_val @ kernel + bias).argmax(axis=1) == y_val
+
+    assert right(5).mean() == pytest.approx(fifth, abs=1e-9) and right(explorer.EPOCHS).mean() == pytest.approx(last, abs=1e-9)
+    paired = paired_comparison(right(explorer.EPOCHS), right(5))
+    assert paired["only_a"] - paired["only_b"] == round(late * len(y_val) / 100)
+    assert paired["p_value"] < 0.001, "real: far beyond chance"
+    assert (f"of the {paired['only_a'] + paired['only_b']} validation images on which the model after epoch 5 and after epoch "
+            f"{explorer.EPOCHS} disagree, the later one gets {paired['only_a']} right, the earlier one {paired['only_b']}.") in text
+    odds = float(f"{1 / paired['p_value']:.2g}")
+    assert f"about once in {odds:,.0f} times (a sign test): a small gain, but a real one." in text
 
 
 @pytest.mark.slow

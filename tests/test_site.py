@@ -153,12 +153,9 @@ def test_no_accessibility_violations_in_either_mode(audit):
 # failure asking for the mark to go.
 KNOWN_OVER_BUDGET = {
     # embed-amd.js, the vendored widget manager, is 916 kB gzipped (3.5 MB: ipywidgets 7 and 8
-    # controls, five copies of jQuery) and the page's own HTML 422 kB (75 precomputed states with
+    # controls, five copies of jQuery) and the page's own HTML 324 kB (75 precomputed states with
     # inline PNGs and SVGs): 1.34 MB before any theme byte. A lighter widget runtime is the fix.
-    "book/05_explorer": "the widget manager (916 kB) and the page's 75 inline states (422 kB) weigh more than the budget",
-    # Measured 808 kB: the page loads MathJax for formulas the build's MathML conversion leaves
-    # to it, and its NumPy-vs-Keras template figure is a 261 kB PNG (20 noisy red-blue panels).
-    "book/numpy_by_hand": "MathJax for its formulas and a 261 kB template figure weigh more than the budget",
+    "book/05_explorer": "the widget manager (916 kB) and the page's 75 inline states (324 kB) weigh more than the budget",
 }
 KNOWN_INVALID: dict[str, str] = {}  # page -> the one Nu error measured, explained and left to its owner
 

@@ -63,7 +63,7 @@ exercises: $(VENV)/.requirements
 
 ## bench: time a clean build, a rebuild, training and the explorer widget; weigh the pages
 bench: $(VENV)/.test-requirements chromium
-	$(PY) bench/run.py
+	$(PY) -m bench.run
 
 ## clean: remove the built site, the execution cache and the training cache
 clean:

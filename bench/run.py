@@ -1,6 +1,6 @@
 """Benchmark of the course book (issue 7): build times, training throughput, widget latency, page weight.
 
-Run as ``.venv/bin/python bench/run.py`` (or ``make bench``). Everything is
+Run as ``.venv/bin/python -m bench.run`` from the repository's folder (or ``make bench``). Everything is
 measured in the same run on the same machine; one table is printed and written
 as JSON to ``bench/results/latest.json``. Budgets are checked here and reported
 as pass/fail in the table; the exit code is 0 whether budgets pass or fail (a benchmark, not a test),
@@ -26,6 +26,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+if not __package__:
+    sys.exit("Run the benchmark from the repository's folder: .venv/bin/python -m bench.run (or make bench)")
+
+from bench import lighthouse
+from tools.browser import launch, open_page, serve
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -282,9 +288,6 @@ ARM_JS = r"""
 
 
 def widget_latency(site: Path) -> dict:
-    sys.path.insert(0, str(REPO / "tests"))
-    from browser import launch, open_page, serve  # noqa: E402
-
     activations = ["sigmoid", "softmax", "relu", "tanh", "linear"]
     log(f"widget latency: {2 * WIDGET_CHANGES} changes on {site / EXPLORER_PAGE} in headless Chromium")
     dropdown, slider = [], []
@@ -456,8 +459,6 @@ def main() -> int:
             if "weight" in parts:
                 results["weight"] = attempt("weight", page_weight, site)
             if "lighthouse" in parts:  # bench/lighthouse.py: its own table, printed after this one
-                import lighthouse
-
                 results["lighthouse"] = attempt("lighthouse", lighthouse.run, site)
         results = {k: v for k, v in results.items() if v is not None}
     finally:

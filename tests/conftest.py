@@ -12,6 +12,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
+# The helpers the tests share with the build and the benchmark (browser, toc, environment)
+# live in tools/: the tests import them by name, from here.
+sys.path.insert(0, str(ROOT / "tools"))
 
 
 def pytest_configure(config):

@@ -40,7 +40,7 @@ from jupyter_cache.executors.utils import single_nb_execution
 from mnist_course import MnistDataError, load_mnist
 from mnist_course.explorer import STATIC_PAGE_VARIABLE
 from mnist_course.training import available_cores
-from toc import toc_files  # tools/, beside this script
+from toc import book_files  # tools/, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
@@ -48,10 +48,9 @@ THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 def notebooks_to_execute(root: Path, execute_config: dict) -> list[Path]:
     """The notebooks of the table of contents that MyST-NB would execute, in reading order."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
     excluded = execute_config.get("exclude_patterns", [])
     notebooks = []
-    for name in toc_files(toc):
+    for name in book_files(root):
         path = root / (name if name.endswith(".ipynb") else f"{name}.ipynb")
         # The same test as MyST-NB's: the absolute path, matched from the right.
         if path.exists() and not any(PurePosixPath(path.as_posix()).match(pattern) for pattern in excluded):

@@ -32,6 +32,7 @@ if not __package__:
 
 from bench import lighthouse
 from tools.browser import launch, open_page, serve
+from tools.environment import QUIET_TENSORFLOW, with_defaults
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -52,8 +53,7 @@ def log(message: str) -> None:
 
 
 def base_env() -> dict:
-    env = dict(os.environ)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env = with_defaults(QUIET_TENSORFLOW)
     env.setdefault("MNIST_DIR", "/work/shared/mnist")
     return env
 
@@ -122,7 +122,7 @@ def build_book(clone: Path, label: str) -> tuple[float, dict]:
     The log is kept; :func:`execute_step` reads the parallel execution step from it.
     """
     env = base_env()
-    env.pop("MNIST_COURSE_CACHE", None)  # the Makefile's default: the clone's own _build/.training_cache
+    env.pop("MNIST_COURSE_CACHE", None)  # the clone's Makefile then sets its own (clone/_build/.training_cache)
     # The venv holds mnist_course as an editable install of the repository; the clone's own copy comes first.
     env["PYTHONPATH"] = str(clone) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     # The clone uses the repository's venv as it is: -o keeps make from reinstalling into it.

@@ -53,9 +53,8 @@ def log(message: str) -> None:
 
 
 def base_env() -> dict:
-    env = with_defaults(QUIET_TENSORFLOW)
-    env.setdefault("MNIST_DIR", "/work/shared/mnist")
-    return env
+    # MNIST comes from where the book takes it: the folder in MNIST_DIR, else Keras' download.
+    return with_defaults(QUIET_TENSORFLOW)
 
 
 # --------------------------------------------------------------------------- machine
@@ -429,6 +428,8 @@ def main() -> int:
         parser.error(f"unknown parts: {sorted(unknown)}")
     RESULTS.mkdir(parents=True, exist_ok=True)
 
+    if not os.environ.get("MNIST_DIR"):
+        log("MNIST_DIR is not set: MNIST comes from Keras' download (~/.keras/datasets)")
     results: dict = {"machine": machine()}
     workdir = Path(tempfile.mkdtemp(prefix="mnist-bench-"))
     try:

@@ -5,10 +5,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# Trained models are cached beside the build, so `make clean` starts from nothing.
-export MNIST_COURSE_CACHE ?= $(CURDIR)/_build/.training_cache
-# TensorFlow's start-up chatter on stderr is not course content.
-export TF_CPP_MIN_LOG_LEVEL ?= 2
+# The environment of everything make runs (TensorFlow's log level, the training cache
+# beside the build) comes from its one home, tools/environment.py; what is set already wins.
+$(foreach setting,$(shell $(PYTHON) tools/environment.py),$(eval export $(setting)))
 
 .PHONY: book test clean chromium exercises bench
 
@@ -63,7 +62,7 @@ exercises: $(VENV)/.requirements
 
 ## bench: time a clean build, a rebuild, training and the explorer widget; weigh the pages
 bench: $(VENV)/.test-requirements chromium
-	$(PY) bench/run.py
+	$(PY) -m bench.run
 
 ## clean: remove the built site, the execution cache and the training cache
 clean:

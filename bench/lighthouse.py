@@ -2,11 +2,11 @@
 
 Run on its own:
 
-    .venv/bin/python bench/lighthouse.py [--site _build/html] [--runs 3] [--pages book/intro,...]
+    .venv/bin/python -m bench.lighthouse [--site _build/html] [--runs 3] [--pages book/intro,...]
                                          [--form-factors mobile,desktop]
 
 or as part of ``make bench`` (``bench/run.py --only lighthouse``). The site is served
-gzip-compressed from 127.0.0.1 as a static host serves it (``tests/browser.py``), and
+gzip-compressed from 127.0.0.1 as a static host serves it (``tools/browser.py``), and
 Lighthouse (npm, pinned in ``bench/package.json``, installed on first use) drives
 Debian's Chromium (``CHROME_PATH``, default /usr/bin/chromium). Scores move between runs
 on a shared machine; the budgets are checked here, not in unit tests. The table and the
@@ -25,6 +25,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+if not __package__:
+    sys.exit("Run Lighthouse from the repository's folder: .venv/bin/python -m bench.lighthouse")
+
+from tools.browser import serve
+from tools.toc import book_files
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -53,10 +59,7 @@ def log(message: str) -> None:
 
 
 def pages_of_the_book() -> list[str]:
-    sys.path.insert(0, str(REPO / "tests"))
-    from pages import toc_files
-
-    return toc_files()
+    return book_files(REPO)
 
 
 def ensure_lighthouse() -> None:
@@ -109,9 +112,6 @@ def run_once(url: str, form_factor: str) -> dict:
 
 
 def measure(site: Path, pages: list[str], runs: int, form_factors: list[str]) -> dict:
-    sys.path.insert(0, str(REPO / "tests"))
-    from browser import serve
-
     ensure_lighthouse()
     results = {}
     with serve(site) as base_url:

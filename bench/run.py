@@ -1,6 +1,6 @@
 """Benchmark of the course book (issue 7): build times, training throughput, widget latency, page weight.
 
-Run as ``.venv/bin/python bench/run.py`` (or ``make bench``). Everything is
+Run as ``.venv/bin/python -m bench.run`` from the repository's folder (or ``make bench``). Everything is
 measured in the same run on the same machine; one table is printed and written
 as JSON to ``bench/results/latest.json``. Budgets are checked here and reported
 as pass/fail in the table; the exit code is 0 whether budgets pass or fail (a benchmark, not a test),
@@ -27,6 +27,13 @@ import tempfile
 import time
 from pathlib import Path
 
+if not __package__:
+    sys.exit("Run the benchmark from the repository's folder: .venv/bin/python -m bench.run (or make bench)")
+
+from bench import lighthouse
+from tools.browser import launch, open_page, serve
+from tools.environment import QUIET_TENSORFLOW, with_defaults
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 VENV = Path(os.environ.get("BENCH_VENV", REPO / ".venv")).resolve()
@@ -46,10 +53,8 @@ def log(message: str) -> None:
 
 
 def base_env() -> dict:
-    env = dict(os.environ)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env.setdefault("MNIST_DIR", "/work/shared/mnist")
-    return env
+    # MNIST comes from where the book takes it: the folder in MNIST_DIR, else Keras' download.
+    return with_defaults(QUIET_TENSORFLOW)
 
 
 # --------------------------------------------------------------------------- machine
@@ -116,7 +121,7 @@ def build_book(clone: Path, label: str) -> tuple[float, dict]:
     The log is kept; :func:`execute_step` reads the parallel execution step from it.
     """
     env = base_env()
-    env.pop("MNIST_COURSE_CACHE", None)  # the Makefile's default: the clone's own _build/.training_cache
+    env.pop("MNIST_COURSE_CACHE", None)  # the clone's Makefile then sets its own (clone/_build/.training_cache)
     # The venv holds mnist_course as an editable install of the repository; the clone's own copy comes first.
     env["PYTHONPATH"] = str(clone) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     # The clone uses the repository's venv as it is: -o keeps make from reinstalling into it.
@@ -282,9 +287,6 @@ ARM_JS = r"""
 
 
 def widget_latency(site: Path) -> dict:
-    sys.path.insert(0, str(REPO / "tests"))
-    from browser import launch, open_page, serve  # noqa: E402
-
     activations = ["sigmoid", "softmax", "relu", "tanh", "linear"]
     log(f"widget latency: {2 * WIDGET_CHANGES} changes on {site / EXPLORER_PAGE} in headless Chromium")
     dropdown, slider = [], []
@@ -426,6 +428,8 @@ def main() -> int:
         parser.error(f"unknown parts: {sorted(unknown)}")
     RESULTS.mkdir(parents=True, exist_ok=True)
 
+    if not os.environ.get("MNIST_DIR"):
+        log("MNIST_DIR is not set: MNIST comes from Keras' download (~/.keras/datasets)")
     results: dict = {"machine": machine()}
     workdir = Path(tempfile.mkdtemp(prefix="mnist-bench-"))
     try:
@@ -456,8 +460,6 @@ def main() -> int:
             if "weight" in parts:
                 results["weight"] = attempt("weight", page_weight, site)
             if "lighthouse" in parts:  # bench/lighthouse.py: its own table, printed after this one
-                import lighthouse
-
                 results["lighthouse"] = attempt("lighthouse", lighthouse.run, site)
         results = {k: v for k, v in results.items() if v is not None}
     finally:

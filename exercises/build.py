@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -31,6 +30,8 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# The course's tools: the launch settings (launch_notebooks) and the environment (environment).
+sys.path.insert(0, str(HERE.parent / "tools"))
 SOURCE_DIR = HERE / "source"
 # A source's setup cell holds only this line; the student notebook gets the Colab setup,
 # written from _config.yml (repository.url and the launch branch, where the exercises are).
@@ -39,7 +40,6 @@ SETUP_MARKER = "# Setup: exercises/build.py writes this cell from _config.yml."
 
 def colab_setup(name: str) -> str:
     """The first code cell of a student notebook: in Colab, install and fetch what it needs."""
-    sys.path.insert(0, str(HERE.parent / "tools"))
     from launch_notebooks import course_settings, install_requirement
 
     settings = course_settings(HERE.parent)
@@ -106,9 +106,9 @@ def assign(name: str, out_dir: Path, run_tests: bool) -> None:
     if not run_tests:
         command.append("--no-run-tests")
     command += [str(SOURCE_DIR / f"{name}.ipynb"), str(out_dir)]
-    env = dict(os.environ)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    from environment import QUIET_TENSORFLOW, with_defaults
+
+    result = subprocess.run(command, capture_output=True, text=True, env=with_defaults(QUIET_TENSORFLOW))
     if result.returncode != 0:
         raise SystemExit(
             f"otter assign failed for {name} (exit {result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"

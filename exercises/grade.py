@@ -34,6 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# The course's tools, for the environment the kernels run in (tools/environment.py).
+sys.path.insert(0, str(HERE.parent / "tools"))
 AUTOGRADER_DIR = HERE / "_autograder"
 
 
@@ -98,8 +100,9 @@ def grade_one(submission: Path, autograder: Path, exercise: str, timeout: float 
             # its checks by its own name, so grade it under that name.
             (Path(tmp) / "submission").mkdir()
             submission = shutil.copyfile(submission, Path(tmp) / "submission" / f"{exercise}.ipynb")
-        env = dict(os.environ)
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        from environment import QUIET_TENSORFLOW, with_defaults
+
+        env = with_defaults(QUIET_TENSORFLOW)
         command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(submission.resolve()), str(autograder.resolve()), str(out_json)]
         try:
             run = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp, timeout=timeout)

@@ -12,12 +12,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
+# The helpers the tests share with the build and the benchmark (browser, toc, environment)
+# live in tools/: the tests import them by name, from here.
+sys.path.insert(0, str(ROOT / "tools"))
 
 
 def pytest_configure(config):
-    # The same training cache as `make book`, so tests see the runs the pages show.
-    os.environ.setdefault("MNIST_COURSE_CACHE", str(ROOT / "_build" / ".training_cache"))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from environment import with_defaults
+
+    # The environment of `make book` (tools/environment.py), here and in every process a test
+    # starts: the same training cache, so tests see the runs the pages show; a quiet TensorFlow.
+    os.environ.update(with_defaults())
     if not os.environ.get("MNIST_DIR"):
         pytest.exit(
             "MNIST_DIR is not set. The tests run on the real MNIST files: set MNIST_DIR to the folder "

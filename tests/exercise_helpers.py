@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import subprocess
 import sys
@@ -17,14 +16,9 @@ SOURCES = EXERCISES / "source"
 NAMES = sorted(path.stem for path in SOURCES.glob("*.ipynb"))
 
 
-def env() -> dict:
-    variables = dict(os.environ)
-    variables.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    return variables
-
-
 def run(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
-    result = subprocess.run(command, cwd=cwd, env=env(), capture_output=True, text=True)
+    # In the tests' environment (tests/conftest.py): TensorFlow quiet.
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     assert result.returncode == 0, f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result
 

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-import yaml
 from bs4 import BeautifulSoup
 
+import toc  # tools/toc.py (tests/conftest.py puts tools/ on the path), shared with the build
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import toc  # noqa: E402  (tools/toc.py, shared with the build's execution step)
 
 
 def toc_files() -> list[str]:
     """Every document of _toc.yml, in reading order, without extension."""
-    return toc.toc_files(yaml.safe_load((ROOT / "_toc.yml").read_text()))
+    return toc.book_files(ROOT)
 
 
 def source_of(doc: str) -> Path:

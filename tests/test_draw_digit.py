@@ -9,7 +9,6 @@ preprocessing (mnist_course.export), which the browser tests compare against.
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -206,13 +205,10 @@ def trained_models(built_book):
     """The training runs the page was built from: loaded from the cache the build used (see conftest)."""
     import mnist_course
 
-    with pytest.MonkeyPatch.context() as patch:
-        if not os.environ.get("MNIST_COURSE_CACHE"):
-            patch.setenv("MNIST_COURSE_CACHE", str(ROOT / "_build" / ".training_cache"))
-        return {
-            "single": mnist_course.train(mnist_course.SEED_MODEL, quiet=True),
-            "hidden": mnist_course.train(mnist_course.HIDDEN_MODEL, quiet=True),
-        }
+    return {
+        "single": mnist_course.train(mnist_course.SEED_MODEL, quiet=True),
+        "hidden": mnist_course.train(mnist_course.HIDDEN_MODEL, quiet=True),
+    }
 
 
 def _test_sample(mnist, n=100):

@@ -159,7 +159,7 @@ def test_two_processes_needing_the_same_model_train_it_once(tmp_path):
                                  on_epoch=lambda *args: time.sleep(pause))
         print(json.dumps({"from_cache": run.from_cache, "test_accuracy": run.test_accuracy}))
     """)
-    env = dict(os.environ, MNIST_COURSE_CACHE=str(tmp_path / "cache"), TF_CPP_MIN_LOG_LEVEL="2")
+    env = dict(os.environ, MNIST_COURSE_CACHE=str(tmp_path / "cache"))
     command = [sys.executable, "-c", program]
     trainer = subprocess.Popen([*command, "4", json.dumps(settings)], env=env, stdout=subprocess.PIPE, text=True)
     lock = tmp_path / "cache" / "locks" / f"{_cache_key(SEED_MODEL.replace(**settings))}.lock"

@@ -172,8 +172,8 @@ def jupyterlab(binder_python, launch_tree, tmp_path_factory):
     (settings / "@jupyterlab" / "notebook-extension").mkdir(parents=True)
     (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     port = _free_port()
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")
-    env.setdefault("MNIST_COURSE_CACHE", str(ROOT / "_build" / ".training_cache"))
+    # The tests' environment (tests/conftest.py: the build's training cache, TensorFlow quiet), one thread.
+    env = dict(os.environ, TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")
     log = folder.parent / "jupyterlab.log"
     server = subprocess.Popen(
         [str(binder_python.parent / "jupyter"), "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",

@@ -29,6 +29,7 @@ import sys
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from importlib.resources import files
 from pathlib import Path, PurePosixPath
 
 import nbformat
@@ -40,18 +41,27 @@ from jupyter_cache.executors.utils import single_nb_execution
 from mnist_course import MnistDataError, load_mnist
 from mnist_course.explorer import STATIC_PAGE_VARIABLE
 from mnist_course.training import available_cores
-from toc import toc_files  # tools/, beside this script
+from toc import book_files  # tools/, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
+def execute_settings(root: Path) -> dict:
+    """The ``execute`` section of the book's ``_config.yml`` over Jupyter Book's defaults.
+
+    Jupyter Book merges them so too: a setting _config.yml leaves out (the timeout, say)
+    has the same default here as in the Sphinx build, and the book's value has one home.
+    """
+    defaults = yaml.safe_load((files("jupyter_book") / "default_config.yml").read_text())["execute"]
+    return defaults | (yaml.safe_load((root / "_config.yml").read_text()).get("execute") or {})
+
+
 def notebooks_to_execute(root: Path, execute_config: dict) -> list[Path]:
     """The notebooks of the table of contents that MyST-NB would execute, in reading order."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    excluded = execute_config.get("exclude_patterns", [])
+    excluded = execute_config["exclude_patterns"]
     notebooks = []
-    for name in toc_files(toc):
+    for name in book_files(root):
         path = root / (name if name.endswith(".ipynb") else f"{name}.ipynb")
         # The same test as MyST-NB's: the absolute path, matched from the right.
         if path.exists() and not any(PurePosixPath(path.as_posix()).match(pattern) for pattern in excluded):
@@ -125,13 +135,13 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     root = args.root.resolve()
-    execute_config = yaml.safe_load((root / "_config.yml").read_text()).get("execute") or {}
-    mode = execute_config.get("execute_notebooks", "auto")
-    if mode != "cache" or execute_config.get("cache") or execute_config.get("run_in_temp"):
+    execute_config = execute_settings(root)
+    mode = execute_config["execute_notebooks"]
+    if mode != "cache" or execute_config["cache"] or execute_config["run_in_temp"]:
         # Only jupyter-cache at its default place, in the notebook's folder, is what this script fills.
         print(f"execute: _config.yml executes notebooks with {mode!r} (or another cache or folder): left to jupyter-book")
         return 0
-    settings = (int(execute_config.get("timeout", 30)), bool(execute_config.get("allow_errors", False)))
+    settings = (int(execute_config["timeout"]), bool(execute_config["allow_errors"]))
     notebooks = notebooks_to_execute(root, execute_config)
     try:
         alone = _resolve(root, args.alone, notebooks, "--alone")

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
+
+
+def book_files(root: Path) -> list[str]:
+    """Every document of the book in ``root`` (its ``_toc.yml``), root first, in reading order."""
+    return toc_files(yaml.safe_load((Path(root) / "_toc.yml").read_text()))
+
 
 def toc_files(toc: dict) -> list[str]:
     """Every ``file:`` of a jb-book table of contents, root first, in reading order."""

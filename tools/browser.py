@@ -1,5 +1,8 @@
 """Headless Chromium over the built site, served on 127.0.0.1, with the network closed.
 
+Shared by the tests (``from browser import ...``: tests/conftest.py puts tools/ on the
+path) and the benchmark (``from tools.browser import ...``, run as ``python -m bench.run``).
+
 The site is served as a static host (GitHub Pages) serves it: text files
 gzip-compressed when the browser asks for it, so the bytes a page transfers are
 the bytes a reader downloads. Every request the page makes is recorded;

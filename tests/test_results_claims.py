@@ -143,3 +143,11 @@ def test_build_internals_stay_out_of_the_pages(built_book):
         text = main_text(page(built_book, doc))
         for internal in ("training cache", "from myst_nb import glue", "the book's tests", "book build"):
             assert internal not in text, f"{doc} shows a build internal: {internal!r}"
+
+
+def test_draw_a_digit_gives_its_comparisons_an_interval(built_book):
+    # The notebook asserts at build that every gap is wider than both intervals; the page must say so,
+    # with a margin no 95 % interval on 10,000 images can exceed (±0.98 points at 50 %).
+    text = main_text(page(built_book, "book/draw_a_digit"))
+    match = re.search(r"uncertain by at most ±(\d+\.\d) points \(95 % interval\), and every gap between the two models is wider", text)
+    assert match and 0 < float(match.group(1)) <= 1.0

@@ -154,7 +154,7 @@ def test_more_epochs_claims_with_their_uncertainty(text, runs):
             f"{pct(fifth)} % ({interval(fifth)}) after five, and {pct(last)} % ({interval(last)}) after {explorer.EPOCHS}.") in text
     # "far more than the uncertainty": the intervals of epochs 1 and 5 lie far apart
     assert accuracy_interval(first, 10000)[1] + 0.01 < accuracy_interval(fifth, 10000)[0]
-    assert f"The first five epochs gain {(fifth - first) * 100:.1f} percentage points, far more than the uncertainty." in text
+    assert f"Epochs 2 to 5 add {(fifth - first) * 100:.1f} percentage points, far more than the uncertainty." in text
     # "about the size of the uncertainty of each figure (their intervals overlap)"
     late = (last - fifth) * 100
     half = (accuracy_interval(last, 10000)[1] - accuracy_interval(last, 10000)[0]) / 2 * 100

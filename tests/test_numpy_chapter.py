@@ -193,3 +193,13 @@ def test_no_number_is_typed_into_the_prose():
     for markdown in texts:
         typed = re.findall(r".{0,30}\d.{0,30}", _prose_without_markup(markdown))
         assert not typed, f"a number typed into the prose: {typed}"
+
+
+def test_numpy_and_keras_gap_is_inside_the_interval(text, keras_run):
+    from mnist_course.metrics import accuracy_interval
+
+    low, high = accuracy_interval(keras_run.test_accuracy, 10_000)
+    margin = (high - low) / 2 * 100
+    gap = number(r"The two are " + NUMBER + " percentage points apart", text)
+    assert f"well inside the uncertainty of either figure (about ±{margin:.1f} points" in text
+    assert gap < margin

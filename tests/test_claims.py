@@ -72,13 +72,14 @@ def test_no_page_attributes_97_percent_to_the_single_layer_model(built_book):
     checked = 0
     for doc in toc_files():
         soup = page(built_book, doc)
-        for table in soup.select("table"):  # rows are no sentences; the table test checks them
+        for table in soup.select("table, div.cell_input, div.cell_output"):  # rows and code are no sentences
             table.decompose()
         text = main_text(soup)
         for sentence in re.split(r"(?<=[.!?])\s+", text):
             if re.search(r"\b97(\.\d+)?\s?%", sentence) and re.search(SINGLE_LAYER, sentence):
                 checked += 1
-                assert re.search(r"not 97|not the one-layer|[“\"](it reaches an accuracy of )?around 97|far from", sentence), f"{doc}: {sentence!r}"
+                # Or it gives the 97 % to the hidden-layer model beside the single layer's own figure.
+                assert re.search(r"not 97|not the one-layer|[“\"](it reaches an accuracy of )?around 97|far from|hidden-layer model 97", sentence), f"{doc}: {sentence!r}"
     assert checked, "the book should discuss the 97 % claim"
 
 

@@ -229,7 +229,7 @@ def build_widget(runs: dict[str, TrainedModel], *, live: bool = True):
     """The explorer widget: dropdown and slider jslinked to nested Stacks of precomputed states.
 
     With ``live``, a "Train now" button trains the chosen activation for the
-    chosen number of epochs for real (it needs a running kernel).
+    chosen number of epochs for real (it needs a live Python session, a Jupyter kernel).
     """
     import ipywidgets as widgets
 
@@ -259,7 +259,7 @@ def _train_now(dropdown, slider):
     button = widgets.Button(description="Train now", tooltip="Train this configuration for real (needs a live kernel)")
     progress = widgets.IntProgress(value=0, min=0, max=1, description="", layout=widgets.Layout(visibility="hidden"))
     if os.environ.get(STATIC_PAGE_VARIABLE) == "1":  # the book's build: the page it makes has no kernel
-        hint = "Train now needs a running kernel, which this page does not have: launch it in Binder or Colab."
+        hint = "Train now needs a live Python session (a Jupyter kernel), which this page does not have: launch it in Binder or Colab."
     else:
         hint = "Train now trains the chosen activation for the chosen number of epochs in this notebook's kernel."
     result = widgets.HTML(f"<small>{hint}</small>")

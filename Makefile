@@ -43,8 +43,10 @@ check: $(VENV)/.test-requirements
 	$(PY) -m pytest -m "not slow and not browser"
 
 ## test: install what the tests need and run them all (builds the book)
+# Two workers, whole files each, in tests/conftest.py's order: one builds the book while the
+# other runs the tests that need none (the exercises' autograding, training, data).
 test: $(VENV)/.test-requirements chromium
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 # The browser tests drive Debian's Chromium; install it when missing and we are root.
 chromium:

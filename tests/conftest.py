@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,10 @@ def pytest_configure(config):
             "holding the four IDX files (on the project's machines: export MNIST_DIR=$PWD/../shared/mnist).",
             returncode=2,
         )
+    # On CI (CI=true) a session starts from nothing: no HTML, no execution cache, no training
+    # cache. Removed here, once, before any test (or test worker, with `make test`'s -n 2) runs.
+    if os.environ.get("CI") == "true" and not hasattr(config, "workerinput"):
+        shutil.rmtree(ROOT / "_build", ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -38,27 +43,58 @@ def mnist():
     return mnist_course.load_mnist()
 
 
+# One id per `pytest` command, shared by its test workers (pytest-xdist gives it to each).
+SESSION = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
+BUILD_LOG = ROOT / "_build" / "make-book.log"
+BUILT_IN_SESSION = ROOT / "_build" / ".built-in-session"  # the session id, then " ok" or " failed"
+
+
 @pytest.fixture(scope="session")
 def built_book() -> Path:
     """Build the book once per test session, as `make book` does, and return _build/html.
 
-    On CI (CI=true) the build starts from nothing: no HTML, no execution cache,
-    no training cache. Elsewhere it reuses the caches, so a rebuild is quick.
+    The first test worker to ask builds it; another one asking meanwhile waits for that build
+    and uses it (a second `make book` would rewrite pages the first worker is reading). On CI
+    the build starts from nothing (see pytest_configure); elsewhere it reuses the caches.
     """
-    if os.environ.get("CI") == "true":
-        shutil.rmtree(ROOT / "_build", ignore_errors=True)
-    venv = Path(sys.executable).parent.parent
-    result = subprocess.run(["make", "--no-print-directory", "book", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True)
-    # Kept for the tests that check how the book was built (and for a reader of a failed run).
+    from filelock import FileLock
+
     (ROOT / "_build").mkdir(exist_ok=True)
-    (ROOT / "_build" / "make-book.log").write_text(result.stdout + "\n--- stderr ---\n" + result.stderr)
-    if result.returncode != 0:
-        pytest.fail(f"The book did not build (exit {result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
+    with FileLock(ROOT / "_build" / ".build.lock"):
+        done = BUILT_IN_SESSION.read_text().split() if BUILT_IN_SESSION.exists() else []
+        if done[:1] != [SESSION]:
+            venv = Path(sys.executable).parent.parent
+            result = subprocess.run(["make", "--no-print-directory", "book", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True)
+            # Kept for the tests that check how the book was built (and for a reader of a failed run).
+            BUILD_LOG.write_text(result.stdout + "\n--- stderr ---\n" + result.stderr)
+            done = [SESSION, "ok" if result.returncode == 0 else f"failed (exit {result.returncode})"]
+            BUILT_IN_SESSION.write_text(" ".join(done))
+    if done[1] != "ok":
+        log = BUILD_LOG.read_text()
+        pytest.fail(f"The book did not build, {' '.join(done[1:])}; the end of {BUILD_LOG.relative_to(ROOT)}:\n{log[-12000:]}")
     return HTML
 
 
+# `make test` runs two workers, each taking whole files in this order (--dist loadfile
+# --no-loadscope-reorder): the book build first, so that it starts at once; then the longest
+# files that need no book, which the other worker runs meanwhile; then the rest, longest first.
+FIRST_FILES = [
+    "test_book.py",
+    "test_exercises.py", "test_training.py", "test_execute_notebooks.py", "test_data.py",
+    "test_launch_notebooks.py", "test_site.py", "test_draw_digit.py", "test_explorer.py",
+]
+
+
 def pytest_collection_modifyitems(items):
-    # `make check` deselects slow tests: a test that needs the built book is slow whether or not it says so.
     for item in items:
+        # `make check` deselects slow tests: a test that needs the built book is slow whether or not it says so.
         if "built_book" in item.fixturenames and not item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.slow)
+
+    def rank(indexed):
+        index, item = indexed
+        name = item.path.name
+        # Within a file, the tests that need no book first: they run while the book builds.
+        return (FIRST_FILES.index(name) if name in FIRST_FILES else len(FIRST_FILES), name, "built_book" in item.fixturenames, index)
+
+    items[:] = [item for _, item in sorted(enumerate(items), key=rank)]

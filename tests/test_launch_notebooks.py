@@ -139,7 +139,7 @@ def test_download_and_launch_links_open_the_launch_notebook(built_book, launch_t
 
 
 @pytest.fixture(scope="module")
-def binder_python(tmp_path_factory, built_book):
+def binder_python(tmp_path_factory):
     """A fresh virtual environment from requirements.txt alone, as Binder (repo2docker) builds one."""
     runtime = (ROOT / "runtime.txt").read_text().strip()
     assert runtime == f"python-{sys.version_info.major}.{sys.version_info.minor}", f"runtime.txt says {runtime}"

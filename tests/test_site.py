@@ -69,8 +69,7 @@ def audit(built_book):
         for mode in MODES:
             for doc in PAGES:
                 page, traffic = open_page(browser, f"{base_url}/{doc}.html", mode=mode)
-                page.wait_for_load_state("networkidle")
-                settle(page, traffic)
+                settle(page, traffic)  # (as Playwright's "networkidle" would, and then until every request has ended)
                 first_visit = sum(traffic.transferred.values())
                 read_to_the_end(page, traffic)
                 record = {

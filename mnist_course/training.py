@@ -4,6 +4,11 @@ Every chapter trains through :func:`train`. A run is stored on disk under a key
 made of the model configuration, a fingerprint of the data, and the TensorFlow
 and Keras versions, so a chapter that needs a model another chapter trained
 (or a rebuild with nothing changed) loads it instead of training again.
+
+The launch notebooks (Binder, a JupyterHub) come with the runs of the build that
+made them, in ``build_runs/`` beside this file (``tools/launch_notebooks.py`` puts
+them there): a learner's chapter loads the model its page shows instead of
+training it in a kernel that has 2 GB of memory at most.
 """
 
 from __future__ import annotations
@@ -30,8 +35,11 @@ from .data import data_fingerprint, flatten, load_mnist, scale
 
 __all__ = [
     "ModelConfig", "TrainedModel", "build_model", "prepare_data", "train", "cache_dir",
-    "available_cores", "tensorflow_threads", "SEED_MODEL", "HIDDEN_MODEL", "BEST_MODEL",
+    "available_cores", "tensorflow_threads", "current_runs", "fitted_rows", "SEED_MODEL", "HIDDEN_MODEL", "BEST_MODEL",
 ]
+
+# The runs shipped with the launch notebooks (read only; absent in the course's repository).
+BUILD_RUNS = Path(__file__).resolve().parent / "build_runs"
 
 # Bump when the meaning of a stored run changes, so old caches are not reused.
 CACHE_FORMAT = 4  # 4: runs record threads and cores
@@ -108,10 +116,17 @@ class TrainedModel:
         model.set_weights(self.weights)
         return model
 
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """The model's 10 outputs for each image of ``x`` (images as stored by MNIST)."""
-        inputs = _inputs(x, self.config)
-        return self.keras_model().predict(inputs, batch_size=1024, verbose=0)
+    def predict_proba(self, x: np.ndarray, chunk: int = 10_000) -> np.ndarray:
+        """The model's 10 outputs for each image of ``x`` (images as stored by MNIST).
+
+        ``chunk`` images at a time: Keras' ``predict`` copies all it is given, and the
+        60,000 training images as floats at once would take a live kernel over 1 GB.
+        """
+        model = self.keras_model()
+        return np.concatenate([
+            model.predict(_inputs(x[start : start + chunk], self.config), batch_size=1024, verbose=0)
+            for start in range(0, len(x), chunk)
+        ]) if len(x) else np.zeros((0, 10), np.float32)
 
     def print_log(self) -> None:
         print(f"Training {describe(self.config)}")
@@ -120,6 +135,15 @@ class TrainedModel:
             print("(loaded from the training cache: the lines below were recorded when it trained)", file=sys.stderr)
         for line in self.log:
             print(line)
+
+
+def fitted_rows(config: ModelConfig, n_train: int = 60_000) -> int:
+    """How many of ``n_train`` training images ``config``'s model trains on.
+
+    Keras' ``validation_split`` keeps the first ``floor(n (1 - split))`` rows for
+    training and holds out the rest, unshuffled.
+    """
+    return math.floor(n_train * (1 - config.validation_split))
 
 
 def changes_from(config: ModelConfig, base: ModelConfig = SEED_MODEL) -> dict:
@@ -183,8 +207,7 @@ def build_model(config: ModelConfig = SEED_MODEL):
     model = keras.Sequential([*layers, output_layer])
     learning_rate = config.learning_rate
     if config.lr_schedule == "cosine":
-        fitted = math.floor(60000 * (1 - config.validation_split))  # how Keras' validation_split counts
-        steps = config.epochs * math.ceil(fitted / config.batch_size)
+        steps = config.epochs * math.ceil(fitted_rows(config) / config.batch_size)
         learning_rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)
     elif config.lr_schedule != "constant":
         raise ValueError(f"lr_schedule must be 'constant' or 'cosine', not {config.lr_schedule!r}")
@@ -260,6 +283,25 @@ def _cache_key(config: ModelConfig) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:20]
 
 
+def current_runs(cache: Path | None = None) -> list[Path]:
+    """The runs stored in ``cache`` (default: this machine's) that :func:`train` would load now.
+
+    A run's folder is named by its key; a run whose key changed since (other code, data,
+    TensorFlow or Keras) is left out.
+    """
+    runs = (cache or cache_dir()) / "runs"
+    current = []
+    for folder in sorted(runs.iterdir()) if runs.is_dir() else []:
+        try:
+            stored = json.loads((folder / "run.json").read_text())["config"]
+            config = ModelConfig(**{name: tuple(value) if isinstance(value, list) else value for name, value in stored.items()})
+        except (OSError, KeyError, TypeError, ValueError):
+            continue  # damaged or from another format: train would not load it either
+        if _cache_key(config) == folder.name:
+            current.append(folder)
+    return current
+
+
 def _evaluate(model, x, y, chunk: int = 20000) -> tuple[float, float]:
     """Loss and accuracy of ``model`` on all of ``x``, as ``model.evaluate`` computes them.
 
@@ -305,7 +347,7 @@ class _EpochRecorder:
         ) if config.track_epochs else data
         measured = {"train": (x_train, y_train), "test": (x_test, y_test)}
         if config.validation_split:  # "train" is then the rows the model trains on, as Keras splits them
-            fitted = math.floor(len(y_train) * (1 - config.validation_split))
+            fitted = fitted_rows(config, len(y_train))
             measured["train"] = (x_train[:fitted], y_train[:fitted])
             measured["validation"] = (x_train[fitted:], y_train[fitted:])
 
@@ -449,6 +491,8 @@ def train(
     # whoever takes the lock first trains it, the others wait and load it.
     with _run_lock(key):
         run = _load(config, folder)
+        if run is None:
+            run = _load(config, BUILD_RUNS / key)
         if run is None:
             run = _fit_and_report(config, quiet, on_epoch)
             _save(run, folder)

@@ -1,4 +1,4 @@
-"""The model builder: the two ways of writing the output layer (no training here)."""
+"""The model builder (the two ways of writing the output layer) and where runs are loaded from."""
 
 import pytest
 
@@ -26,3 +26,39 @@ def test_from_logits_builds_a_linear_layer_and_a_loss_that_takes_logits():
 def test_from_logits_refuses_an_activation_or_another_loss(changes):
     with pytest.raises(ValueError, match="from_logits"):
         build_model(LOGITS_MODEL.replace(**changes))
+
+
+@pytest.mark.slow
+def test_a_run_shipped_with_the_launch_notebooks_is_loaded_not_trained(tmp_path, monkeypatch):
+    """The launch tree's mnist_course/build_runs: a learner's empty cache loads them, and only current runs are shipped."""
+    import shutil
+
+    from mnist_course import training
+
+    quick = SEED_MODEL.replace(epochs=1, batch_size=256)
+    monkeypatch.setenv("MNIST_COURSE_CACHE", str(tmp_path / "build"))
+    built = training.train(quick, quiet=True)
+    [run] = training.current_runs()
+    stale = tmp_path / "build" / "runs" / ("0" * 20)  # a run of other code: its key no longer matches
+    shutil.copytree(run, stale)
+    assert training.current_runs() == [run]
+
+    monkeypatch.setattr(training, "BUILD_RUNS", tmp_path / "launch" / "build_runs")
+    shutil.copytree(run, training.BUILD_RUNS / run.name)
+    monkeypatch.setenv("MNIST_COURSE_CACHE", str(tmp_path / "learner"))
+    loaded = training.train(quick, quiet=True)
+    assert loaded.from_cache and loaded.test_accuracy == built.test_accuracy
+    assert training.current_runs() == [], "a run loaded from the launch tree is not copied into the learner's cache"
+
+
+@pytest.mark.parametrize("split", [1 / 6, 0.1, 0.15, 0.3])
+def test_fitted_rows_are_the_rows_keras_validation_split_trains_on(split):
+    import numpy as np
+    from keras.src.trainers.data_adapters.array_slicing import train_validation_split  # what fit(validation_split=) calls
+
+    from mnist_course.training import fitted_rows
+
+    rows = np.arange(60_000)
+    kept, held_out = train_validation_split(rows, validation_split=split)
+    assert fitted_rows(SEED_MODEL.replace(validation_split=split)) == len(kept) == 60_000 - len(held_out)
+    assert fitted_rows(SEED_MODEL) == 60_000

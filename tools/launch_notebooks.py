@@ -16,6 +16,9 @@ the executed notebook from jupyter-cache and writes a launch notebook:
 - a first code cell that installs the course library in Colab, from the repository
   and branch of ``_config.yml``, and says clearly what to do when it is missing.
 
+With the notebooks go the build's training runs (``mnist_course/build_runs/``), so that
+a chapter launched in Binder loads its models rather than training them.
+
 Any MyST construct it does not know stops the build with the chapter's name, so
 no raw syntax can reach a reader.
 
@@ -346,7 +349,13 @@ def copy_tree_for_launch(root: Path, launch: Path, notebooks: dict[str, object],
     for exercise in sorted((root / "exercises").glob("*.ipynb")):
         (launch / "exercises").mkdir(exist_ok=True)
         shutil.copy2(exercise, launch / "exercises" / exercise.name)
-    shutil.copytree(root / "mnist_course", launch / "mnist_course", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(root / "mnist_course", launch / "mnist_course", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build_runs"))
+    # The build's training runs, beside the library (mnist_course.training.BUILD_RUNS): in Binder
+    # a chapter loads the models its page shows instead of training them in the learner's kernel.
+    from mnist_course.training import BUILD_RUNS, current_runs
+
+    for run in current_runs():
+        shutil.copytree(run, launch / "mnist_course" / BUILD_RUNS.name / run.name)
     for name in ("pyproject.toml", "requirements.txt", "runtime.txt"):
         shutil.copy2(root / name, launch / name)
     (launch / "README.md").write_text(

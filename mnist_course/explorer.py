@@ -18,14 +18,13 @@ import base64
 import html
 import functools
 import io
-import math
 import os
 
 import numpy as np
 
 from .data import load_mnist
 from .metrics import accuracy_interval
-from .training import SEED_MODEL, ModelConfig, TrainedModel, prepare_data, train
+from .training import SEED_MODEL, ModelConfig, TrainedModel, fitted_rows, prepare_data, train
 
 ACTIVATIONS = ("sigmoid", "softmax", "relu", "tanh", "linear")
 EPOCHS = 15
@@ -68,7 +67,7 @@ def _set_sizes() -> tuple[int, int]:
 def validation_images(run: TrainedModel) -> int:
     """How many images ``run`` held out as its validation set (as Keras splits: the rows after the first n (1 - split))."""
     n_train = _set_sizes()[0]
-    return n_train - math.floor(n_train * (1 - run.config.validation_split))
+    return n_train - fitted_rows(run.config, n_train)
 
 
 def validation_data(run: TrainedModel) -> tuple[np.ndarray, np.ndarray]:

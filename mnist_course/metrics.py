@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-__all__ = ["confusion_matrix", "per_class_accuracy", "most_confused_pairs", "misclassified", "softmax", "accuracy_interval", "Z_95", "paired_comparison"]
+__all__ = ["confusion_matrix", "per_class_accuracy", "most_confused_pairs", "misclassified", "softmax", "accuracy_interval", "accuracy_margin", "Z_95", "paired_comparison"]
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10) -> np.ndarray:
@@ -60,6 +60,12 @@ def accuracy_interval(accuracy: float, n: int, z: float = Z_95) -> tuple[float, 
     centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return float(centre - half), float(centre + half)
+
+
+def accuracy_margin(accuracy: float, n: int) -> float:
+    """Half the width of :func:`accuracy_interval`, in percentage points: the "±" of an accuracy."""
+    low, high = accuracy_interval(accuracy, n)
+    return (high - low) / 2 * 100
 
 
 def paired_comparison(right_a: np.ndarray, right_b: np.ndarray) -> dict:

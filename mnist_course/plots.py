@@ -298,12 +298,13 @@ def _framed_image(ax, image, title, fontsize=9):
     ax.set_title(title, fontsize=fontsize)
 
 
-def preprocessing_steps(ink, steps: dict, centre: float):
+def preprocessing_steps(ink, steps: dict):
     """A drawing through MNIST's preprocessing: the drawing with the box round its strokes, the
     crop, the crop fitted into 20 x 20 with its centre of mass, and the result centred in 28 x 28.
 
-    ``steps`` is what :func:`mnist_course.export.preprocess_steps` returns for ``ink``;
-    ``centre`` is where the centre of mass is put (green lines).
+    ``steps`` is what :func:`mnist_course.export.preprocess_steps` returns for ``ink``; the
+    green lines of the last panel cross at ``steps["centre"]``, the (row, column) the centre
+    of mass was moved to.
     """
     from matplotlib.patches import Rectangle
 
@@ -326,8 +327,9 @@ def preprocessing_steps(ink, steps: dict, centre: float):
                 ax.plot(cx, cy, "+", color=TEST_COLOR, ms=12, mew=2)
             if i == 3:
                 ax.plot(cx + ox, cy + oy, "+", color=TEST_COLOR, ms=12, mew=2)
-                ax.axhline(centre, color=ACCENT_COLOR, lw=0.6)
-                ax.axvline(centre, color=ACCENT_COLOR, lw=0.6)
+                row, column = steps["centre"]
+                ax.axhline(row, color=ACCENT_COLOR, lw=0.6)
+                ax.axvline(column, color=ACCENT_COLOR, lw=0.6)
         fig.tight_layout()
     return fig
 
@@ -452,22 +454,4 @@ def weight_templates_compared(kernels: dict):
                 if digit == 0:
                     ax.set_ylabel(name, fontsize=9)
         fig.tight_layout(pad=0.3)
-    return fig
-
-
-# --- Draw a digit ------------------------------------------------------------------------------
-
-
-def preprocessing_to_target(ink, steps: dict):
-    """:func:`preprocessing_steps` of a drawing, with the green lines of its last panel at
-    ``steps["centre"]``, the (row, column) the preprocessing aimed the centre of mass at.
-
-    ``steps`` is what :func:`mnist_course.export.preprocess_steps` returns for ``ink``.
-    (:func:`preprocessing_steps` takes one number for both lines; MNIST's target row and
-    column differ by about a hundredth of a pixel, so the column's line is moved to its own.)
-    """
-    row, col = steps["centre"]
-    fig = preprocessing_steps(ink, steps, centre=row)
-    vertical = fig.axes[3].lines[-1]  # the last line drawn: axvline(centre)
-    vertical.set_xdata([col, col])
     return fig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_course.metrics import accuracy_interval, confusion_matrix, paired_comparison, misclassified, most_confused_pairs, per_class_accuracy, softmax
+from mnist_course.metrics import accuracy_interval, accuracy_margin, confusion_matrix, paired_comparison, misclassified, most_confused_pairs, per_class_accuracy, softmax
 
 # Six images of three classes: rows are the true class, columns the prediction.
 Y_TRUE = np.array([0, 0, 1, 2, 2, 2])
@@ -143,6 +143,13 @@ def test_accuracy_interval_is_about_half_a_point_at_92_percent_of_10000():
     low, high = accuracy_interval(0.92, 10_000)
     assert low < 0.92 < high
     assert 0.0050 < 0.92 - low < 0.0056 and 0.0050 < high - 0.92 < 0.0056  # about 1.96 * sqrt(.92 * .08 / 10000)
+
+
+def test_accuracy_margin_is_half_the_interval_in_points():
+    low, high = accuracy_interval(0.92, 10_000)
+    assert accuracy_margin(0.92, 10_000) == pytest.approx((high - low) / 2 * 100)
+    assert 0.50 < accuracy_margin(0.92, 10_000) < 0.56
+    assert accuracy_margin(0.92, 2_500) == pytest.approx(2 * accuracy_margin(0.92, 10_000), rel=0.01)  # 4x the images, half the margin
 
 
 def test_accuracy_interval_covers_the_true_accuracy_95_percent_of_the_time():

@@ -166,7 +166,7 @@ def test_preprocessing_figure_marks_the_target(mnist_centre):
     from mnist_course import plots
 
     ink = export.render_strokes([[(70, 50), (210, 50), (120, 240)]], width=20)
-    fig = plots.preprocessing_to_target(ink, export.preprocess_steps(ink, mnist_centre))
+    fig = plots.preprocessing_steps(ink, export.preprocess_steps(ink, mnist_centre))
     last = fig.axes[3]
     horizontal = [line for line in last.lines if len(set(line.get_ydata())) == 1 and len(line.get_xdata()) == 2]
     vertical = [line for line in last.lines if len(set(line.get_xdata())) == 1 and len(line.get_ydata()) == 2]

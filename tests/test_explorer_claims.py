@@ -12,7 +12,7 @@ import pytest
 
 import mnist_course
 from mnist_course import explorer
-from mnist_course.metrics import accuracy_interval, paired_comparison
+from mnist_course.metrics import accuracy_interval, accuracy_margin, paired_comparison
 from pages import main_text, page
 
 DOC = "book/05_explorer"
@@ -136,9 +136,9 @@ def test_validation_numbers_are_those_of_the_held_out_images(runs):
 def test_page_states_the_split_and_the_interval(text, runs):
     assert ("They train on 50,000 of the 60,000 training images; the other 10,000, drawn at random with a fixed seed, "
             "are the validation set.") in text
-    low, high = accuracy_interval(0.92, 10000)
-    assert 0.45 < (high - low) / 2 * 100 < 0.6
-    assert f"Near 92 % it reaches about {(high - low) / 2 * 100:.1f} percentage points either side." in text
+    margin = accuracy_margin(0.92, 10000)
+    assert 0.45 < margin < 0.6
+    assert f"Near 92 % it reaches about {margin:.1f} percentage points either side." in text
     sigmoid = runs["sigmoid"].epoch_metrics
     gaps = [(t - v) * 100 for t, v in zip(sigmoid["train_accuracy"], sigmoid["validation_accuracy"])]
     assert min(gaps) > 0, "validation accuracy below training accuracy in every epoch"

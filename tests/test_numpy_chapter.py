@@ -196,10 +196,9 @@ def test_no_number_is_typed_into_the_prose():
 
 
 def test_numpy_and_keras_gap_is_inside_the_interval(text, keras_run):
-    from mnist_course.metrics import accuracy_interval
+    from mnist_course.metrics import accuracy_margin
 
-    low, high = accuracy_interval(keras_run.test_accuracy, 10_000)
-    margin = (high - low) / 2 * 100
+    margin = accuracy_margin(keras_run.test_accuracy, 10_000)
     gap = number(r"The two are " + NUMBER + " percentage points apart", text)
     assert f"well inside the uncertainty of either figure (about ±{margin:.1f} points for a test set of this size" in text
     assert gap < margin

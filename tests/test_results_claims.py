@@ -35,15 +35,10 @@ def beyond(built_book):
     return page(built_book, "book/07_beyond")
 
 
-def _margin(accuracy: float, n: int) -> float:
-    low, high = metrics.accuracy_interval(accuracy, n)
-    return (high - low) / 2 * 100
-
-
 def test_results_gives_the_test_accuracy_its_interval(results_text):
     run = mnist_course.train(SEED_MODEL, quiet=True)
     low, high = metrics.accuracy_interval(run.test_accuracy, 10_000)
-    assert f"here {low * 100:.1f} % to {high * 100:.1f} %, about ±{_margin(run.test_accuracy, 10_000):.1f} points" in results_text
+    assert f"here {low * 100:.1f} % to {high * 100:.1f} %, about ±{metrics.accuracy_margin(run.test_accuracy, 10_000):.1f} points" in results_text
 
 
 def test_per_digit_spread_is_wider_than_chance(results_text, test_set):
@@ -53,10 +48,10 @@ def test_per_digit_spread_is_wider_than_chance(results_text, test_set):
     per_digit = metrics.per_class_accuracy(metrics.confusion_matrix(labels, predicted))
     counts = np.bincount(labels, minlength=10)
     worst, best = int(per_digit.argmin()), int(per_digit.argmax())
-    worst_margin = _margin(per_digit[worst], int(counts[worst]))
+    worst_margin = metrics.accuracy_margin(per_digit[worst], int(counts[worst]))
     assert f"(the hardest {counts[worst]:,}), so its accuracy is uncertain by about ±{worst_margin:.1f} points" in results_text
     # "the digits lie many such intervals apart"
-    assert (per_digit[best] - per_digit[worst]) * 100 > 3 * (worst_margin + _margin(per_digit[best], int(counts[best])))
+    assert (per_digit[best] - per_digit[worst]) * 100 > 3 * (worst_margin + metrics.accuracy_margin(per_digit[best], int(counts[best])))
 
 
 def test_no_mistake_is_called_100_percent_sure(results_text):
@@ -75,7 +70,7 @@ def test_seed_spread_claims(results_text):
         assert f"{min(accuracies):.2f} to {max(accuracies):.2f} %" in results_text, name
     one_layer = [run.test_accuracy for run in runs["seed"]]
     spread = (max(one_layer) - min(one_layer)) * 100
-    margin = _margin(runs["seed"][0].test_accuracy, 10_000)
+    margin = metrics.accuracy_margin(runs["seed"][0].test_accuracy, 10_000)
     assert f"by at most {spread:.2f} points, well inside the ±{margin:.1f}-point interval" in results_text
     assert spread < margin / 2, "'well inside' the interval"
     lead = (min(r.test_accuracy for r in runs["hidden"]) - max(one_layer)) * 100
@@ -143,6 +138,8 @@ def test_build_internals_stay_out_of_the_pages(built_book):
         text = main_text(page(built_book, doc))
         for internal in ("training cache", "from myst_nb import glue", "the book's tests", "book build"):
             assert internal not in text, f"{doc} shows a build internal: {internal!r}"
+        # How the build shared the machine between notebooks run side by side (issue 14)
+        assert not re.search(r"\d+ of (its|the machine's) \d+ CPU cores", text), f"{doc} says how the build shared its cores"
 
 
 def test_draw_a_digit_gives_its_comparisons_an_interval(built_book):

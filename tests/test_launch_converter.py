@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
+import launch_notebooks as launch  # tools/ (tests/conftest.py puts it on the path)
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import launch_notebooks as launch  # noqa: E402
 
 SITE = "https://example.org/course"
 

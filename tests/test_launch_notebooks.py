@@ -11,8 +11,9 @@ workflow pushes that folder to the branch the launch buttons open. Here:
   at least as many images as the chapter's page has figures, a working drawing
   pad, and a kernel that stays under 1 GB of memory.
 
-The chapters reuse the training runs of the book build (same pinned TensorFlow,
-so the same cache keys): this is about what a learner sees, not about training.
+The chapters load the training runs the launch tree carries (the book build's, same pinned
+TensorFlow, so the same cache keys), from an empty cache of their own, as on Binder: a
+chapter that trains there fails, since a learner's kernel would then train it.
 """
 
 from __future__ import annotations
@@ -89,6 +90,14 @@ def test_launch_notebook_is_plain_jupyter(launch_tree, doc):
     assert "raise RuntimeError" in setup.source, "a failed install must stop with a message, not a later ModuleNotFoundError"
 
 
+def test_the_launch_tree_carries_the_builds_current_runs(launch_tree):
+    """What Binder's chapters load instead of training: every run this build's library would load, no other."""
+    from mnist_course.training import BUILD_RUNS, current_runs
+
+    shipped = sorted(path.name for path in (launch_tree / "mnist_course" / BUILD_RUNS.name).iterdir())
+    assert shipped and shipped == [run.name for run in current_runs()]
+
+
 def test_glued_numbers_are_in_the_launch_notebooks(launch_tree, built_book, mnist):
     """The numbers of this build stand where the site shows them (one chapter, read side by side)."""
     (x_train, _), (x_test, _) = mnist
@@ -162,18 +171,28 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def jupyterlab(binder_python, launch_tree, tmp_path_factory):
+def learner_cache(tmp_path_factory) -> Path:
+    """The training cache of the learner's kernel: empty, as on a new Binder session."""
+    return tmp_path_factory.mktemp("learner-cache")
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(binder_python, launch_tree, learner_cache, tmp_path_factory):
     """JupyterLab from the fresh environment, on 127.0.0.1, serving a copy of the launch tree."""
     folder = tmp_path_factory.mktemp("launch") / "course"
     shutil.copytree(launch_tree, folder)
+    # Binder installs requirements.txt in the launch tree, whose `-e .` is the library there,
+    # with the build's runs beside it: the environment was made from this repository's copy.
+    _run([str(binder_python), "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(folder)])
     # Every cell in the page at once (JupyterLab otherwise attaches only the cells in view),
     # so that the test sees every output and every rendered Markdown cell; no workspace restored.
     settings = folder.parent / "settings"
     (settings / "@jupyterlab" / "notebook-extension").mkdir(parents=True)
     (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     port = _free_port()
-    # The tests' environment (tests/conftest.py: the build's training cache, TensorFlow quiet), one thread.
-    env = dict(os.environ, TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")
+    # TensorFlow quiet (tests/conftest.py), one thread; not the build's training cache: the
+    # learner's own, empty, so a chapter that finds no run in the launch tree trains (and fails below).
+    env = dict(os.environ, TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1", MNIST_COURSE_CACHE=str(learner_cache))
     log = folder.parent / "jupyterlab.log"
     server = subprocess.Popen(
         [str(binder_python.parent / "jupyter"), "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
@@ -199,14 +218,6 @@ def jupyterlab(binder_python, launch_tree, tmp_path_factory):
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def lab_browser(jupyterlab):
-    from browser import launch
-
-    with launch() as browser:
-        yield browser
 
 
 def _kernel_peak_memory(url: str, doc: str) -> int:
@@ -268,55 +279,89 @@ def _known_memory_miss(doc):
     return pytest.param(doc, marks=pytest.mark.xfail(strict=True, raises=KernelMemoryMiss, reason=reason)) if reason else doc
 
 
+def _run_chapter(url: str, built_book: Path, doc: str) -> dict:
+    """Open ``doc`` in JupyterLab in a browser of its own, run every cell, and check what a learner sees.
+
+    Returns the kernel's peak memory and the uncaught errors of the page; a failed check raises.
+    """
+    from browser import launch
+
+    page_errors = []
+    with launch() as browser:
+        tab = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        tab.on("pageerror", lambda error: page_errors.append(str(error)))
+        try:
+            # ?reset: a workspace of its own, so no notebook of an earlier run is reopened.
+            tab.goto(f"{url}/lab/tree/{doc}.ipynb?reset")
+            tab.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget && window.jupyterapp.shell.currentWidget.content", timeout=120_000)
+            result = tab.evaluate(RUN_ALL, f"{doc}.ipynb")
+            assert not result["errors"], f"{doc}: errors in Jupyter: {result['errors']}"
+            # Render every Markdown cell (JupyterLab renders lazily), then read what is shown.
+            tab.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets.forEach(w => { if (w.model.type === 'markdown') w.rendered = true; })")
+            tab.wait_for_timeout(500)
+            seen = tab.evaluate(SEEN)
+            assert len(seen["rendered"]) == seen["markdownCells"] and None not in seen["rendered"], f"{doc}: some Markdown was not rendered"
+            for text in seen["rendered"]:
+                found = MYST_SYNTAX.search(text)
+                assert found is None, f"{doc}: a rendered Markdown cell shows {found.group(0)!r}:\n{text[:400]}"
+            site_figures = len(figures(page(built_book, doc)))
+            assert seen["path"] == f"{doc}.ipynb", f"JupyterLab shows {seen['path']}, not {doc}"
+            assert seen["images"] >= site_figures, (
+                f"{doc}: {seen['images']} images shown in Jupyter ({seen['imageOutputs']} image outputs), {site_figures} figures on the page"
+            )
+            if doc == "book/draw_a_digit":
+                _draw_and_read(tab)
+            if doc == "book/05_explorer":
+                # A live kernel is there: the explorer says what Train now does, not that it needs one.
+                text = tab.locator(".jp-OutputArea-output .widget-html-content", has_text="Train now").first.inner_text()
+                assert "in this notebook's kernel" in text and "does not have" not in text, text
+                # On the site the hint lives in the page's saved widget state.
+                static = (built_book / f"{doc}.html").read_text(encoding="utf-8")
+                assert "which this page does not have" in static and "in this notebook's kernel" not in static
+            return {"peak": _kernel_peak_memory(url, doc), "images": seen["images"], "page_errors": page_errors}
+        finally:
+            _shut_down_kernel(url, doc)  # free its memory for the chapters still to run
+
+
+@pytest.fixture(scope="module")
+def chapter_runs(request, jupyterlab, built_book) -> dict:
+    """Every chapter the session's tests ask for, run in JupyterLab two at a time (a kernel is one
+    thread; much of a run is waiting): doc -> what _run_chapter returned, or the exception that stopped it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    asked = {item.callspec.params["doc"] for item in request.session.items if item.originalname == "test_chapter_runs_in_jupyterlab_as_a_learner_sees_it"}
+    chapters = [doc for doc in CHAPTERS if doc in asked]
+
+    def run(doc):
+        try:
+            return _run_chapter(jupyterlab, built_book, doc)
+        except Exception as error:  # reported by that chapter's test, not by all of them
+            return error
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(chapters, pool.map(run, chapters)))
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("doc", [_known_memory_miss(doc) for doc in CHAPTERS])
-def test_chapter_runs_in_jupyterlab_as_a_learner_sees_it(jupyterlab, lab_browser, built_book, doc):
-    context = lab_browser.new_context(viewport={"width": 1280, "height": 900})
-    page_errors = []
-    tab = context.new_page()
-    tab.on("pageerror", lambda error: page_errors.append(str(error)))
-    try:
-        # ?reset: a workspace of its own, so no notebook of an earlier test is reopened.
-        tab.goto(f"{jupyterlab}/lab/tree/{doc}.ipynb?reset")
-        tab.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget && window.jupyterapp.shell.currentWidget.content", timeout=120_000)
-        result = tab.evaluate(RUN_ALL, f"{doc}.ipynb")
-        assert not result["errors"], f"{doc}: errors in Jupyter: {result['errors']}"
-        # Render every Markdown cell (JupyterLab renders lazily), then read what is shown.
-        tab.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets.forEach(w => { if (w.model.type === 'markdown') w.rendered = true; })")
-        tab.wait_for_timeout(500)
-        seen = tab.evaluate(SEEN)
-        assert len(seen["rendered"]) == seen["markdownCells"] and None not in seen["rendered"], f"{doc}: some Markdown was not rendered"
-        for text in seen["rendered"]:
-            found = MYST_SYNTAX.search(text)
-            assert found is None, f"{doc}: a rendered Markdown cell shows {found.group(0)!r}:\n{text[:400]}"
-        site_figures = len(figures(page(built_book, doc)))
-        assert seen["path"] == f"{doc}.ipynb", f"JupyterLab shows {seen['path']}, not {doc}"
-        assert seen["images"] >= site_figures, (
-            f"{doc}: {seen['images']} images shown in Jupyter ({seen['imageOutputs']} image outputs), {site_figures} figures on the page"
-        )
-        if doc == "book/draw_a_digit":
-            _draw_and_read(tab)
-        if doc == "book/05_explorer":
-            # A live kernel is there: the explorer says what Train now does, not that it needs one.
-            text = tab.locator(".jp-OutputArea-output .widget-html-content", has_text="Train now").first.inner_text()
-            assert "in this notebook's kernel" in text and "does not have" not in text, text
-            # On the site the hint lives in the page's saved widget state.
-            static = (built_book / f"{doc}.html").read_text(encoding="utf-8")
-            assert "which this page does not have" in static and "in this notebook's kernel" not in static
-        peak = _kernel_peak_memory(jupyterlab, doc)
-        print(f"{doc}: kernel peak {peak / 2**20:.0f} MiB, {seen['images']} images")
-        assert not page_errors, f"{doc}: uncaught errors in JupyterLab: {page_errors}"
-        if peak >= KERNEL_MEMORY_LIMIT and doc in KNOWN_OVER_MEMORY:
-            raise KernelMemoryMiss(f"{doc}: {peak / 2**20:.0f} MiB: {KNOWN_OVER_MEMORY[doc]}")
-        assert peak < KERNEL_MEMORY_LIMIT, f"{doc}: the kernel peaked at {peak / 2**20:.0f} MiB (limit {KERNEL_MEMORY_LIMIT / 2**20:.0f})"
-    finally:
-        context.close()
-        _shut_down_kernels(jupyterlab)  # free the memory before the next chapter
+def test_chapter_runs_in_jupyterlab_as_a_learner_sees_it(chapter_runs, learner_cache, doc):
+    run = chapter_runs[doc]
+    if isinstance(run, BaseException):
+        raise run
+    trained = sorted(path.name for path in (learner_cache / "runs").glob("*"))
+    assert not trained, f"a chapter trained in the learner's kernel: the launch tree has no run {trained}"
+    assert not run["page_errors"], f"{doc}: uncaught errors in JupyterLab: {run['page_errors']}"
+    peak = run["peak"]
+    print(f"{doc}: kernel peak {peak / 2**20:.0f} MiB, {run['images']} images")
+    if peak >= KERNEL_MEMORY_LIMIT and doc in KNOWN_OVER_MEMORY:
+        raise KernelMemoryMiss(f"{doc}: {peak / 2**20:.0f} MiB: {KNOWN_OVER_MEMORY[doc]}")
+    assert peak < KERNEL_MEMORY_LIMIT, f"{doc}: the kernel peaked at {peak / 2**20:.0f} MiB (limit {KERNEL_MEMORY_LIMIT / 2**20:.0f})"
 
 
-def _shut_down_kernels(url: str) -> None:
-    for kernel in json.load(urllib.request.urlopen(f"{url}/api/kernels")):
-        urllib.request.urlopen(urllib.request.Request(f"{url}/api/kernels/{kernel['id']}", method="DELETE"))
+def _shut_down_kernel(url: str, doc: str) -> None:
+    for session in json.load(urllib.request.urlopen(f"{url}/api/sessions")):
+        if session["path"].endswith(f"{doc}.ipynb"):
+            urllib.request.urlopen(urllib.request.Request(f"{url}/api/sessions/{session['id']}", method="DELETE"))
 
 
 def _draw_and_read(tab):

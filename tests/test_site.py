@@ -58,32 +58,43 @@ def read_to_the_end(page, traffic) -> None:
         settle(page, traffic)
 
 
-@pytest.fixture(scope="module")
-def audit(built_book):
-    """Open every page in both colour modes and record what the tests below check."""
+def _audit_pages(base_url: str, mode: str) -> dict:
+    """Every page in one colour mode, in a browser of its own: what the tests below check."""
     from axe_playwright_python.sync_playwright import Axe
 
     axe = Axe()
     results = {}
-    with serve(built_book) as base_url, launch() as browser:
-        for mode in MODES:
-            for doc in PAGES:
-                page, traffic = open_page(browser, f"{base_url}/{doc}.html", mode=mode)
-                settle(page, traffic)  # (as Playwright's "networkidle" would, and then until every request has ended)
-                first_visit = sum(traffic.transferred.values())
-                read_to_the_end(page, traffic)
-                record = {
-                    "theme": page.evaluate("document.documentElement.dataset.theme"),
-                    # What the page itself did, before axe runs (axe-core fetches stylesheets itself).
-                    "traffic": traffic.copy(),
-                    "first_visit_bytes": first_visit,
-                    "read_through_bytes": sum(traffic.transferred.values()),
-                    "links": page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"),
-                    "images": page.eval_on_selector_all("img", "els => els.map(e => [e.getAttribute('src') || '', e.getAttribute('alt')])"),
-                    "violations": axe.run(page).response["violations"],
-                }
-                results[mode, doc] = record
-                page.context.close()
+    with launch() as browser:
+        for doc in PAGES:
+            page, traffic = open_page(browser, f"{base_url}/{doc}.html", mode=mode)
+            settle(page, traffic)  # (as Playwright's "networkidle" would, and then until every request has ended)
+            first_visit = sum(traffic.transferred.values())
+            read_to_the_end(page, traffic)
+            results[mode, doc] = {
+                "theme": page.evaluate("document.documentElement.dataset.theme"),
+                # What the page itself did, before axe runs (axe-core fetches stylesheets itself).
+                "traffic": traffic.copy(),
+                "first_visit_bytes": first_visit,
+                "read_through_bytes": sum(traffic.transferred.values()),
+                "links": page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"),
+                "images": page.eval_on_selector_all("img", "els => els.map(e => [e.getAttribute('src') || '', e.getAttribute('alt')])"),
+                "violations": axe.run(page).response["violations"],
+            }
+            page.context.close()
+    return results
+
+
+@pytest.fixture(scope="module")
+def audit(built_book):
+    """Open every page in both colour modes and record what the tests below check."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    results = {}
+    # The two modes side by side (a browser and a thread each: Playwright's sync API is per thread):
+    # much of a page's time is waiting for it to settle.
+    with serve(built_book) as base_url, ThreadPoolExecutor(max_workers=len(MODES)) as pool:
+        for found in pool.map(lambda mode: _audit_pages(base_url, mode), MODES):
+            results.update(found)
     # For the reader of a failed run: every page's problems, violations and bytes.
     summary = {
         f"{mode} {doc}": {

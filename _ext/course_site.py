@@ -20,6 +20,7 @@ puts twice; this extension takes them off, where the theme offers no setting:
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from pathlib import Path
@@ -306,8 +307,22 @@ def add_template_folder(app: Sphinx, config) -> None:
     config.templates_path.append(str(HERE / "templates"))
 
 
+def fingerprint_static_files(app: Sphinx, config) -> None:
+    """Sphinx copies the static files (assets/) only when it writes a page, and writes none when
+    no page changed: an edit to course.css alone would never reach the site. Their digest in
+    ``html_context``, a setting every page depends on, makes Sphinx rewrite the pages, and so
+    copy the files, whenever one of them changes."""
+    digest = hashlib.sha256()
+    for folder in config.html_static_path:
+        root = Path(app.confdir) / folder
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    config.html_context = {**config.html_context, "course_static_files": digest.hexdigest()[:16]}
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", add_template_folder)
+    app.connect("config-inited", fingerprint_static_files)
     app.add_html_math_renderer(MATHML_RENDERER, (visit_math, None), (visit_displaymath, None))
     app.connect("html-page-context", mathjax_where_needed)
     app.connect("env-purge-doc", forget_mathjax_pages)

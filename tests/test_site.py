@@ -251,3 +251,52 @@ def test_page_is_valid_html(nu_errors, doc):
     assert unexpected == []
     if len(unexpected) < len(nu_errors[doc]):
         raise KnownMiss(nu_errors[doc])
+
+
+# What a phone shows of every figure: its size on screen against its own (the figures are drawn
+# for a page about 800 px wide, their labels 10 pt), and whether anything widens the page.
+PHONE_FIGURES = """() => {
+    const figures = [...document.querySelectorAll('article .cell_output > img, article .cell_output > figure > img')];
+    return {
+        pageWidth: document.documentElement.scrollWidth,
+        figures: figures.map(img => {
+            const box = img.closest('.cell_output');
+            return {
+                src: img.getAttribute('src').slice(-24),
+                natural: img.naturalWidth,
+                shown: img.getBoundingClientRect().width,
+                boxWidth: box.clientWidth,
+                boxScrolls: getComputedStyle(box).overflowX === 'auto',
+            };
+        }),
+    };
+}"""
+
+
+def test_figures_stay_readable_on_a_phone(built_book):
+    """At 375 px every chapter figure is shown at 65 % of its size or more (10-pt labels about 9 px
+    tall, not 4), one wider than the screen scrolls sideways inside its output (which a keyboard
+    can reach: axe finds no violation at this width either), and the page never scrolls sideways."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    chapters = [doc for doc in PAGES if doc.startswith("book/") and (ROOT / f"{doc}.ipynb").exists()]
+    problems, seen = [], 0
+    with serve(built_book) as base_url, launch() as browser:
+        for doc in chapters:
+            page, traffic = open_page(browser, f"{base_url}/{doc}.html", viewport=(375, 800), touch=True)
+            settle(page, traffic)
+            found = page.evaluate(PHONE_FIGURES)
+            violations = axe.run(page).response["violations"]
+            page.context.close()
+            problems += [f"{doc}: axe {v['id']} ({v['impact']}) on {[n['target'] for n in v['nodes']][:3]}" for v in violations]
+            if found["pageWidth"] > 375:
+                problems.append(f"{doc}: the page is {found['pageWidth']} px wide at 375 px")
+            for figure in found["figures"]:
+                seen += 1
+                if not figure["natural"] or figure["shown"] / figure["natural"] < 0.65:
+                    problems.append(f"{doc}: {figure['src']} shown at {figure['shown']:.0f} of {figure['natural']} px")
+                if figure["shown"] > figure["boxWidth"] + 1 and not figure["boxScrolls"]:
+                    problems.append(f"{doc}: {figure['src']} is wider than the screen and its output does not scroll")
+    assert seen > 20, f"only {seen} figures found: the selector no longer matches the pages"
+    assert not problems, "\n".join(problems)

@@ -39,6 +39,15 @@
       th.appendChild(name);
     });
   }
+  // On a phone a wide figure or formula scrolls sideways in its box (course.css): a keyboard
+  // must reach it too. Only boxes that do scroll become a tab stop, checked again after a resize.
+  function focusScrollingBoxes() {
+    document.querySelectorAll(".cell_output, div.math").forEach(function (box) {
+      if (box.matches(".cell_output") && !box.querySelector(":scope > img, :scope > figure > img")) return;
+      if (box.scrollWidth > box.clientWidth + 1) box.setAttribute("tabindex", "0");
+      else box.removeAttribute("tabindex");
+    });
+  }
   function repairWidgets() {
     nameSliderHandles();
     nameEmptyHeaders();
@@ -47,7 +56,10 @@
     fixCitations();
     markSidebar();
     repairWidgets();
+    focusScrollingBoxes();
   }
+  window.addEventListener("load", focusScrollingBoxes);  // once the images have their size
+  window.addEventListener("resize", focusScrollingBoxes);
   document.addEventListener("DOMContentLoaded", function () {
     run();
     // Widgets render after the page has loaded.

@@ -170,9 +170,9 @@ import json, os, sys, time
 import numpy as np
 import keras
 import mnist_course
-from mnist_course import SEED_MODEL, build_model, prepare_data
+from mnist_course import TUTORIAL_MODEL, build_model, prepare_data
 
-(x, y), _ = prepare_data(SEED_MODEL)
+(x, y), _ = prepare_data(TUTORIAL_MODEL)
 n = len(x)
 result = {"images": n}
 
@@ -207,7 +207,7 @@ def numpy_epoch(batch):
 
 
 for batch in (32, 128):
-    model = build_model(SEED_MODEL.replace(batch_size=batch))
+    model = build_model(TUTORIAL_MODEL.replace(batch_size=batch))
     timer = EpochTimer()
     model.fit(x, y, epochs=2, batch_size=batch, verbose=0, callbacks=[timer])
     keras_s = timer.seconds[1]

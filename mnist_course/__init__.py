@@ -5,7 +5,7 @@ builders and cached training. TensorFlow is imported only when a model is built.
 """
 
 from .data import MnistDataError, flatten, load_mnist, scale
-from .training import BEST_MODEL, HIDDEN_MODEL, SEED_MODEL, ModelConfig, TrainedModel, build_model, prepare_data, train
+from .training import BEST_MODEL, HIDDEN_MODEL, TUTORIAL_MODEL, ModelConfig, TrainedModel, build_model, prepare_data, train
 
 __all__ = [
     "MnistDataError",
@@ -13,7 +13,7 @@ __all__ = [
     "flatten",
     "scale",
     "ModelConfig",
-    "SEED_MODEL",
+    "TUTORIAL_MODEL",
     "HIDDEN_MODEL",
     "BEST_MODEL",
     "TrainedModel",

@@ -24,7 +24,7 @@ import numpy as np
 
 from .data import load_mnist
 from .metrics import accuracy_interval
-from .training import SEED_MODEL, ModelConfig, TrainedModel, fitted_rows, prepare_data, train
+from .training import TUTORIAL_MODEL, ModelConfig, TrainedModel, fitted_rows, prepare_data, train
 
 ACTIVATIONS = ("sigmoid", "softmax", "relu", "tanh", "linear")
 EPOCHS = 15
@@ -43,7 +43,7 @@ STATIC_PAGE_VARIABLE = "MNIST_COURSE_STATIC_PAGE"
 
 def explorer_config(activation: str, epochs: int = EPOCHS) -> ModelConfig:
     """The tutorial's model with another output activation, tracked after every epoch, with a random validation set."""
-    return SEED_MODEL.replace(
+    return TUTORIAL_MODEL.replace(
         output_activation=activation,
         epochs=epochs,
         batch_size=BATCH_SIZE,

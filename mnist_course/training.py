@@ -35,7 +35,7 @@ from .data import data_fingerprint, flatten, load_mnist, scale
 
 __all__ = [
     "ModelConfig", "TrainedModel", "build_model", "prepare_data", "train", "cache_dir",
-    "available_cores", "tensorflow_threads", "current_runs", "fitted_rows", "SEED_MODEL", "HIDDEN_MODEL", "BEST_MODEL",
+    "available_cores", "tensorflow_threads", "current_runs", "fitted_rows", "TUTORIAL_MODEL", "HIDDEN_MODEL", "BEST_MODEL",
 ]
 
 # The runs shipped with the launch notebooks (read only; absent in the course's repository).
@@ -76,7 +76,7 @@ class ModelConfig:
 
 
 # The model of the tutorial this course starts from: Dense(10, sigmoid), adam, 5 epochs, batch 32.
-SEED_MODEL = ModelConfig()
+TUTORIAL_MODEL = ModelConfig()
 # The same, with one hidden layer of 100 relu units (the tutorial's second model).
 HIDDEN_MODEL = ModelConfig(hidden=(100,))
 # The best purely dense network this course trains within a minute on 2 CPU cores:
@@ -146,7 +146,7 @@ def fitted_rows(config: ModelConfig, n_train: int = 60_000) -> int:
     return math.floor(n_train * (1 - config.validation_split))
 
 
-def changes_from(config: ModelConfig, base: ModelConfig = SEED_MODEL) -> dict:
+def changes_from(config: ModelConfig, base: ModelConfig = TUTORIAL_MODEL) -> dict:
     """The settings in which ``config`` differs from ``base`` (the tutorial's model by default)."""
     mine, theirs = config.key(), base.key()
     return {name: value for name, value in mine.items() if value != theirs[name]}
@@ -180,7 +180,7 @@ def _inputs(images: np.ndarray, config: ModelConfig) -> np.ndarray:
     return x
 
 
-def prepare_data(config: ModelConfig = SEED_MODEL):
+def prepare_data(config: ModelConfig = TUTORIAL_MODEL):
     """MNIST as the model of ``config`` sees it: flattened to 784 values, scaled and permuted as configured.
 
     With ``validation_seed`` the training rows come in one fixed random order, so the
@@ -193,7 +193,7 @@ def prepare_data(config: ModelConfig = SEED_MODEL):
     return (_inputs(x_train, config), y_train), (_inputs(x_test, config), y_test)
 
 
-def build_model(config: ModelConfig = SEED_MODEL):
+def build_model(config: ModelConfig = TUTORIAL_MODEL):
     """The Keras model of ``config``, compiled, with weights initialised from ``config.seed``."""
     import keras
 
@@ -471,7 +471,7 @@ def _load(config: ModelConfig, folder: Path) -> TrainedModel | None:
 
 
 def train(
-    config: ModelConfig = SEED_MODEL,
+    config: ModelConfig = TUTORIAL_MODEL,
     *,
     use_cache: bool = True,
     quiet: bool = False,

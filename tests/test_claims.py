@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import mnist_course
-from mnist_course import SEED_MODEL, HIDDEN_MODEL, BEST_MODEL
+from mnist_course import TUTORIAL_MODEL, HIDDEN_MODEL, BEST_MODEL
 from mnist_course.metrics import accuracy_interval, accuracy_margin
 from pages import figures, main_text, page, toc_files
 
@@ -31,12 +31,12 @@ MIN_FIGURES = {
 @pytest.fixture(scope="module")
 def runs(built_book):
     return {
-        "seed": mnist_course.train(SEED_MODEL, quiet=True),
+        "seed": mnist_course.train(TUTORIAL_MODEL, quiet=True),
         "hidden": mnist_course.train(HIDDEN_MODEL, quiet=True),
         "best": mnist_course.train(BEST_MODEL, quiet=True),
-        "unscaled": mnist_course.train(SEED_MODEL.replace(scale_pixels=False), quiet=True),
-        "permuted": mnist_course.train(SEED_MODEL.replace(permute_pixels=True), quiet=True),
-        "validation": mnist_course.train(SEED_MODEL.replace(validation_split=1 / 6), quiet=True),
+        "unscaled": mnist_course.train(TUTORIAL_MODEL.replace(scale_pixels=False), quiet=True),
+        "permuted": mnist_course.train(TUTORIAL_MODEL.replace(permute_pixels=True), quiet=True),
+        "validation": mnist_course.train(TUTORIAL_MODEL.replace(validation_split=1 / 6), quiet=True),
     }
 
 
@@ -130,7 +130,7 @@ def test_scaling_fails_by_scale_not_by_saturation(built_book):
     moves a weight by about the learning rate whatever its gradient, moves the sums far further."""
     m = one_step_on_one_batch()
     scaled, raw = m["scaled"], m["raw"]
-    learning_rate = SEED_MODEL.learning_rate
+    learning_rate = TUTORIAL_MODEL.learning_rate
     assert raw["spread"] / scaled["spread"] == pytest.approx(255, rel=1e-3), "the same weights on inputs 255 times larger"
     for run in (scaled, raw):
         assert 0.99 * learning_rate <= run["weight_move"] <= 1.001 * learning_rate, "Adam's first step is the learning rate"
@@ -253,7 +253,7 @@ def test_same_seed_same_result():
     One epoch in batches of 512 (118 steps, a few seconds) instead of the full 5 x 1875 steps:
     the seed fixes the initial weights and the shuffling, which every step depends on.
     """
-    quick = SEED_MODEL.replace(epochs=1, batch_size=512)
+    quick = TUTORIAL_MODEL.replace(epochs=1, batch_size=512)
     first = mnist_course.train(quick, use_cache=False, quiet=True)
     second = mnist_course.train(quick, use_cache=False, quiet=True)
     assert abs(first.test_accuracy - second.test_accuracy) < 0.001

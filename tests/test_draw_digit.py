@@ -206,7 +206,7 @@ def trained_models(built_book):
     import mnist_course
 
     return {
-        "single": mnist_course.train(mnist_course.SEED_MODEL, quiet=True),
+        "single": mnist_course.train(mnist_course.TUTORIAL_MODEL, quiet=True),
         "hidden": mnist_course.train(mnist_course.HIDDEN_MODEL, quiet=True),
     }
 

@@ -146,7 +146,7 @@ def test_two_processes_needing_the_same_model_train_it_once(tmp_path):
     trains it waits, then loads it."""
     from filelock import FileLock, Timeout
 
-    from mnist_course import SEED_MODEL
+    from mnist_course import TUTORIAL_MODEL
     from mnist_course.training import _cache_key
 
     settings = dict(epochs=2, batch_size=1024)
@@ -155,14 +155,14 @@ def test_two_processes_needing_the_same_model_train_it_once(tmp_path):
     program = textwrap.dedent("""\
         import json, sys, time, mnist_course
         pause = float(sys.argv[1])
-        run = mnist_course.train(mnist_course.SEED_MODEL.replace(**json.loads(sys.argv[2])), quiet=True,
+        run = mnist_course.train(mnist_course.TUTORIAL_MODEL.replace(**json.loads(sys.argv[2])), quiet=True,
                                  on_epoch=lambda *args: time.sleep(pause))
         print(json.dumps({"from_cache": run.from_cache, "test_accuracy": run.test_accuracy}))
     """)
     env = dict(os.environ, MNIST_COURSE_CACHE=str(tmp_path / "cache"))
     command = [sys.executable, "-c", program]
     trainer = subprocess.Popen([*command, "4", json.dumps(settings)], env=env, stdout=subprocess.PIPE, text=True)
-    lock = tmp_path / "cache" / "locks" / f"{_cache_key(SEED_MODEL.replace(**settings))}.lock"
+    lock = tmp_path / "cache" / "locks" / f"{_cache_key(TUTORIAL_MODEL.replace(**settings))}.lock"
     deadline = time.monotonic() + 120
     while True:  # until the first process holds the lock
         assert time.monotonic() < deadline and trainer.poll() is None, "the first process never took the lock"

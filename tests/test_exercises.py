@@ -285,7 +285,7 @@ SHORTCUTS = {
             "q3",
             "def train_model(",
             "def train_model(x, y, epochs, batch_size, seed):\n"
-            "    model = mnist_course.build_model(mnist_course.SEED_MODEL.replace(seed=seed, epochs=epochs, batch_size=batch_size))\n"
+            "    model = mnist_course.build_model(mnist_course.TUTORIAL_MODEL.replace(seed=seed, epochs=epochs, batch_size=batch_size))\n"
             "    return model, model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)",
         ),
     ],

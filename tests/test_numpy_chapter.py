@@ -30,14 +30,14 @@ def text(built_book):
 
 @pytest.fixture(scope="module")
 def data():
-    return mnist_course.prepare_data(mnist_course.SEED_MODEL)
+    return mnist_course.prepare_data(mnist_course.TUTORIAL_MODEL)
 
 
 @pytest.fixture(scope="module")
 def numpy_runs(data):
     """The chapter's two NumPy trainings, repeated with its settings (seconds, not minutes)."""
     (x_train, y_train), (x_test, y_test) = data
-    config = mnist_course.SEED_MODEL
+    config = mnist_course.TUTORIAL_MODEL
     settings = dict(epochs=config.epochs, batch_size=config.batch_size, verbose=False)
     sgd = numpy_net.train(x_train, y_train, optimizer="sgd", **settings)
     adam = numpy_net.train(x_train, y_train, optimizer="adam", learning_rate=config.learning_rate, **settings)
@@ -46,7 +46,7 @@ def numpy_runs(data):
 
 @pytest.fixture(scope="module")
 def keras_run(built_book):
-    return mnist_course.train(mnist_course.SEED_MODEL, quiet=True)
+    return mnist_course.train(mnist_course.TUTORIAL_MODEL, quiet=True)
 
 
 def number(pattern: str, text: str) -> float:
@@ -104,7 +104,7 @@ def test_gradient_check_claims(text, data):
 
 def test_settings_and_constants_stated(text):
     """The glued settings and the floating-point facts the prose states."""
-    config = mnist_course.SEED_MODEL
+    config = mnist_course.TUTORIAL_MODEL
     n_params = sum(value.size for value in numpy_net.init_params(np.random.default_rng(0)).values())
     assert n_params == 7850
     assert "train the same 784-10 layer on the same images" in text

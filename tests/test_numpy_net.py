@@ -11,7 +11,7 @@ from mnist_course import numpy_net
 
 @pytest.fixture(scope="module")
 def data():
-    return mnist_course.prepare_data(mnist_course.SEED_MODEL)
+    return mnist_course.prepare_data(mnist_course.TUTORIAL_MODEL)
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +92,12 @@ def test_training_is_reproducible_and_timed(data):
 
 @pytest.fixture(scope="module")
 def keras_seed_run():
-    return mnist_course.train(mnist_course.SEED_MODEL, quiet=True)
+    return mnist_course.train(mnist_course.TUTORIAL_MODEL, quiet=True)
 
 
 def test_numpy_adam_matches_keras_test_accuracy_within_0_3_points(data, keras_seed_run):
     (x_train, y_train), (x_test, y_test) = data
-    config = mnist_course.SEED_MODEL
+    config = mnist_course.TUTORIAL_MODEL
     assert (config.optimizer, config.learning_rate) == ("adam", 0.001)
     run = numpy_net.train(x_train, y_train, optimizer="adam", epochs=config.epochs, batch_size=config.batch_size, verbose=False)
     numpy_accuracy = numpy_net.accuracy(run.params, x_test, y_test)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import mnist_course
-from mnist_course import BEST_MODEL, HIDDEN_MODEL, SEED_MODEL, metrics, plots
+from mnist_course import BEST_MODEL, HIDDEN_MODEL, TUTORIAL_MODEL, metrics, plots
 from pages import figures, main_text, page
 
 pytestmark = pytest.mark.slow
@@ -36,14 +36,14 @@ def beyond(built_book):
 
 
 def test_results_gives_the_test_accuracy_its_interval(results_text):
-    run = mnist_course.train(SEED_MODEL, quiet=True)
+    run = mnist_course.train(TUTORIAL_MODEL, quiet=True)
     low, high = metrics.accuracy_interval(run.test_accuracy, 10_000)
     assert f"here {low * 100:.1f} % to {high * 100:.1f} %, about ±{metrics.accuracy_margin(run.test_accuracy, 10_000):.1f} points" in results_text
 
 
 def test_per_digit_spread_is_wider_than_chance(results_text, test_set):
     images, labels = test_set
-    run = mnist_course.train(SEED_MODEL, quiet=True)
+    run = mnist_course.train(TUTORIAL_MODEL, quiet=True)
     predicted = run.predict_proba(images).argmax(axis=1)
     per_digit = metrics.per_class_accuracy(metrics.confusion_matrix(labels, predicted))
     counts = np.bincount(labels, minlength=10)
@@ -63,7 +63,7 @@ def test_no_mistake_is_called_100_percent_sure(results_text):
 def test_seed_spread_claims(results_text):
     runs = {
         name: [mnist_course.train(config.replace(seed=seed), quiet=True) for seed in SEEDS]
-        for name, config in (("seed", SEED_MODEL), ("hidden", HIDDEN_MODEL))
+        for name, config in (("seed", TUTORIAL_MODEL), ("hidden", HIDDEN_MODEL))
     }
     for name, reruns in runs.items():
         accuracies = [run.test_accuracy * 100 for run in reruns]
@@ -121,7 +121,7 @@ def test_dropout_claim_is_measured(beyond, test_set):
 def test_comparison_intervals_do_not_overlap(beyond):
     rows = [" ".join(tr.get_text(" ").split()) for tr in beyond.select("article table tr")]
     intervals = []
-    for config in (SEED_MODEL, HIDDEN_MODEL, BEST_MODEL):
+    for config in (TUTORIAL_MODEL, HIDDEN_MODEL, BEST_MODEL):
         run = mnist_course.train(config, quiet=True)
         low, high = metrics.accuracy_interval(run.test_accuracy, 10_000)
         row = next(r for r in rows if f"{run.params:,}" in r)

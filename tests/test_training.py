@@ -2,13 +2,13 @@
 
 import pytest
 
-from mnist_course import SEED_MODEL, build_model
+from mnist_course import TUTORIAL_MODEL, build_model
 
-LOGITS_MODEL = SEED_MODEL.replace(output_activation="linear", from_logits=True)
+LOGITS_MODEL = TUTORIAL_MODEL.replace(output_activation="linear", from_logits=True)
 
 
 def test_the_tutorial_model_has_a_sigmoid_layer_and_a_named_loss():
-    model = build_model(SEED_MODEL)
+    model = build_model(TUTORIAL_MODEL)
     assert model.layers[-1].get_config()["activation"] == "sigmoid"
     assert model.loss == "sparse_categorical_crossentropy"
 
@@ -18,7 +18,7 @@ def test_from_logits_builds_a_linear_layer_and_a_loss_that_takes_logits():
     assert model.layers[-1].get_config()["activation"] == "linear"
     assert model.loss.get_config()["from_logits"] is True
     # Same seed, same starting weights as the tutorial's model: the chapter compares the two.
-    for mine, theirs in zip(model.get_weights(), build_model(SEED_MODEL).get_weights()):
+    for mine, theirs in zip(model.get_weights(), build_model(TUTORIAL_MODEL).get_weights()):
         assert (mine == theirs).all()
 
 
@@ -35,7 +35,7 @@ def test_a_run_shipped_with_the_launch_notebooks_is_loaded_not_trained(tmp_path,
 
     from mnist_course import training
 
-    quick = SEED_MODEL.replace(epochs=1, batch_size=256)
+    quick = TUTORIAL_MODEL.replace(epochs=1, batch_size=256)
     monkeypatch.setenv("MNIST_COURSE_CACHE", str(tmp_path / "build"))
     built = training.train(quick, quiet=True)
     [run] = training.current_runs()
@@ -60,5 +60,5 @@ def test_fitted_rows_are_the_rows_keras_validation_split_trains_on(split):
 
     rows = np.arange(60_000)
     kept, held_out = train_validation_split(rows, validation_split=split)
-    assert fitted_rows(SEED_MODEL.replace(validation_split=split)) == len(kept) == 60_000 - len(held_out)
-    assert fitted_rows(SEED_MODEL) == 60_000
+    assert fitted_rows(TUTORIAL_MODEL.replace(validation_split=split)) == len(kept) == 60_000 - len(held_out)
+    assert fitted_rows(TUTORIAL_MODEL) == 60_000

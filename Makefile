@@ -37,16 +37,18 @@ book: $(VENV)/.requirements
 	@# The chapters as plain Jupyter shows them (downloads, Binder, Colab): _build/launch.
 	$(PY) tools/launch_notebooks.py
 
+# Two pytest workers (one per core), whole files each, in tests/conftest.py's order: in make test
+# one builds the book while the other runs the tests that need none (exercises, training, data).
+TWO_WORKERS = -n 2 --dist loadfile --no-loadscope-reorder
+
 ## check: the fast tests (library, data, exercises, pages' sources): no book build, no training, no browser
 .PHONY: check
 check: $(VENV)/.test-requirements
-	$(PY) -m pytest -m "not slow and not browser"
+	$(PY) -m pytest -m "not slow and not browser" $(TWO_WORKERS)
 
 ## test: install what the tests need and run them all (builds the book)
-# Two workers, whole files each, in tests/conftest.py's order: one builds the book while the
-# other runs the tests that need none (the exercises' autograding, training, data).
 test: $(VENV)/.test-requirements chromium
-	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
+	$(PY) -m pytest $(TWO_WORKERS)
 
 # The browser tests drive Debian's Chromium; install it when missing and we are root.
 chromium:

@@ -5,10 +5,11 @@ made of the model configuration, a fingerprint of the data, and the TensorFlow
 and Keras versions, so a chapter that needs a model another chapter trained
 (or a rebuild with nothing changed) loads it instead of training again.
 
-The launch notebooks (Binder, a JupyterHub) come with the runs of the build that
-made them, in ``build_runs/`` beside this file (``tools/launch_notebooks.py`` puts
-them there): a learner's chapter loads the model its page shows instead of
-training it in a kernel that has 2 GB of memory at most.
+The library on the launch branch comes with the runs of the build that made the
+launch notebooks, in ``build_runs/`` beside this file (``tools/launch_notebooks.py``
+puts them there): in Binder, which installs that copy, a chapter loads the model its
+page shows instead of training it in a kernel that has 2 GB of memory at most. (A
+JupyterHub whose image installs the course from elsewhere has no such runs and trains.)
 """
 
 from __future__ import annotations

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -30,10 +29,6 @@ def pytest_configure(config):
             "holding the four IDX files (on the project's machines: export MNIST_DIR=$PWD/../shared/mnist).",
             returncode=2,
         )
-    # On CI (CI=true) a session starts from nothing: no HTML, no execution cache, no training
-    # cache. Removed here, once, before any test (or test worker, with `make test`'s -n 2) runs.
-    if os.environ.get("CI") == "true" and not hasattr(config, "workerinput"):
-        shutil.rmtree(ROOT / "_build", ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +49,8 @@ def built_book() -> Path:
     """Build the book once per test session, as `make book` does, and return _build/html.
 
     The first test worker to ask builds it; another one asking meanwhile waits for that build
-    and uses it (a second `make book` would rewrite pages the first worker is reading). On CI
-    the build starts from nothing (see pytest_configure); elsewhere it reuses the caches.
+    and uses it (a second `make book` would rewrite pages the first worker is reading). It reuses
+    the caches in _build; CI starts from a clean clone, which has none (.ci/run).
     """
     from filelock import FileLock
 
@@ -76,12 +71,13 @@ def built_book() -> Path:
 
 
 # `make test` runs two workers, each taking whole files in this order (--dist loadfile
-# --no-loadscope-reorder): the book build first, so that it starts at once; then the longest
-# files that need no book, which the other worker runs meanwhile; then the rest, longest first.
+# --no-loadscope-reorder): the book build first, so that it starts at once; then what the other
+# worker runs meanwhile: the exercises (no book) and the launch notebooks, whose fresh Binder
+# environment needs no book either; then the longest of the rest; then the others by name.
 FIRST_FILES = [
     "test_book.py",
-    "test_exercises.py", "test_training.py", "test_execute_notebooks.py", "test_data.py",
-    "test_launch_notebooks.py", "test_site.py", "test_draw_digit.py", "test_explorer.py",
+    "test_exercises.py", "test_launch_notebooks.py",
+    "test_site.py", "test_training.py", "test_data.py", "test_execute_notebooks.py", "test_draw_digit.py", "test_explorer.py",
 ]
 
 

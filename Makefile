@@ -37,7 +37,7 @@ book: $(VENV)/.requirements
 	@# The chapters as plain Jupyter shows them (downloads, Binder, Colab): _build/launch.
 	$(PY) tools/launch_notebooks.py
 
-# Two pytest workers (one per core), whole files each, in tests/conftest.py's order: in make test
+# Two pytest workers (this machine has 2 cores), whole files each, in tests/conftest.py's order: in make test
 # one builds the book while the other runs the tests that need none (exercises, training, data).
 TWO_WORKERS = -n 2 --dist loadfile --no-loadscope-reorder
 

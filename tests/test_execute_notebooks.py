@@ -147,7 +147,7 @@ def test_two_processes_needing_the_same_model_train_it_once(tmp_path):
     from filelock import FileLock, Timeout
 
     from mnist_course import TUTORIAL_MODEL
-    from mnist_course.training import _cache_key
+    from mnist_course.training.cache import cache_key
 
     settings = dict(epochs=2, batch_size=1024)
     # The first process holds the lock for at least 8 s (a pause after each epoch), far longer
@@ -162,7 +162,7 @@ def test_two_processes_needing_the_same_model_train_it_once(tmp_path):
     env = dict(os.environ, MNIST_COURSE_CACHE=str(tmp_path / "cache"))
     command = [sys.executable, "-c", program]
     trainer = subprocess.Popen([*command, "4", json.dumps(settings)], env=env, stdout=subprocess.PIPE, text=True)
-    lock = tmp_path / "cache" / "locks" / f"{_cache_key(TUTORIAL_MODEL.replace(**settings))}.lock"
+    lock = tmp_path / "cache" / "locks" / f"{cache_key(TUTORIAL_MODEL.replace(**settings))}.lock"
     deadline = time.monotonic() + 120
     while True:  # until the first process holds the lock
         assert time.monotonic() < deadline and trainer.poll() is None, "the first process never took the lock"

@@ -43,8 +43,8 @@ def test_a_run_shipped_with_the_launch_notebooks_is_loaded_not_trained(tmp_path,
     shutil.copytree(run, stale)
     assert training.current_runs() == [run]
 
-    monkeypatch.setattr(training, "BUILD_RUNS", tmp_path / "launch" / "build_runs")
-    shutil.copytree(run, training.BUILD_RUNS / run.name)
+    monkeypatch.setattr(training.cache, "BUILD_RUNS", tmp_path / "launch" / "build_runs")
+    shutil.copytree(run, training.cache.BUILD_RUNS / run.name)
     monkeypatch.setenv("MNIST_COURSE_CACHE", str(tmp_path / "learner"))
     loaded = training.train(quick, quiet=True)
     assert loaded.from_cache and loaded.test_accuracy == built.test_accuracy
@@ -62,3 +62,30 @@ def test_fitted_rows_are_the_rows_keras_validation_split_trains_on(split):
     kept, held_out = train_validation_split(rows, validation_split=split)
     assert fitted_rows(TUTORIAL_MODEL.replace(validation_split=split)) == len(kept) == 60_000 - len(held_out)
     assert fitted_rows(TUTORIAL_MODEL) == 60_000
+
+
+def test_the_cache_key_changes_with_any_module_of_the_training_package(tmp_path, monkeypatch):
+    """A run's key hashes every module of mnist_course.training (and the data loader): a module added
+    or edited later makes old runs train again instead of being loaded under code that no longer made them."""
+    import shutil
+
+    from mnist_course.training import cache
+
+    package = tmp_path / "mnist_course" / "training"
+    shutil.copytree(cache.Path(cache.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(cache.Path(cache.__file__).parent.parent / "data.py", package.parent / "data.py")
+
+    def key_with(package_folder):
+        cache._code_fingerprint.cache_clear()
+        monkeypatch.setattr(cache, "__file__", str(package_folder / "cache.py"))
+        return cache.cache_key(TUTORIAL_MODEL)
+
+    before = key_with(package)
+    assert key_with(package) == before
+    (package / "new_module.py").write_text("# a module added after the runs were stored\n")
+    added = key_with(package)
+    assert added != before
+    (package.parent / "data.py").write_text((package.parent / "data.py").read_text() + "\n# edited\n")
+    assert key_with(package) not in (before, added)
+    cache._code_fingerprint.cache_clear()
+

@@ -30,9 +30,8 @@ book: $(VENV)/.requirements
 	@mkdir -p _build
 	@if [ "$$(cat _build/.library-hash 2>/dev/null)" != "$(LIBRARY_HASH)" ]; then \
 	  rm -rf _build/.jupyter_cache _build/.doctrees; echo "$(LIBRARY_HASH)" > _build/.library-hash; fi
-	@# Beyond one layer holds its networks to a training-time budget: it runs first, alone.
-	@# Then one notebook per core, the explorer (the longest) first so that it does not start last.
-	$(PY) tools/execute_notebooks.py --alone book/07_beyond.ipynb --first book/05_explorer.ipynb
+	@# One notebook per core, each with one core's share of threads; the two longest first so that neither starts last.
+	$(PY) tools/execute_notebooks.py --first book/07_beyond.ipynb book/05_explorer.ipynb
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@# The chapters as plain Jupyter shows them (downloads, Binder, Colab): _build/launch.
 	$(PY) tools/launch_notebooks.py

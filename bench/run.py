@@ -112,7 +112,7 @@ def seed_baseline() -> dict:
 EXECUTED = re.compile(r"([^\s/]+)\.(?:ipynb|md): Executed notebook in ([0-9.]+) seconds")
 
 
-EXECUTE_STEP = re.compile(r"execute: (\d+) notebook\(s\), (\d+) alone, then (\d+) at a time[\s\S]*execute: done in ([0-9.]+) s")
+EXECUTE_STEP = re.compile(r"execute: (\d+) notebook\(s\), (\d+) at a time, (\d+) thread\(s\) each[\s\S]*execute: done in ([0-9.]+) s")
 
 
 def build_book(clone: Path, label: str) -> tuple[float, dict]:
@@ -141,7 +141,7 @@ def execute_step(label: str) -> dict | None:
     found = EXECUTE_STEP.search((RESULTS / f"build-{label}.log").read_text())
     if not found:
         return None
-    return {"notebooks": int(found[1]), "alone": int(found[2]), "jobs": int(found[3]), "seconds": float(found[4])}
+    return {"notebooks": int(found[1]), "jobs": int(found[2]), "threads": int(found[3]), "seconds": float(found[4])}
 
 
 def builds(workdir: Path) -> dict:
@@ -376,7 +376,7 @@ def table(results: dict) -> str:
         step = b.get("clean_execute_step")
         if step:
             share = step["seconds"] / b["clean_seconds"] * 100
-            how = f"{step['alone']} alone, then {step['jobs']} at a time"
+            how = f"{step['jobs']} at a time, {step['threads']} TensorFlow thread(s) each"
             row(f"  clean build: executing {step['notebooks']} notebooks, {how}", f"{step['seconds']:.1f} s ({share:.0f} %)")
             row("  clean build: the rest (make, cache matching, Sphinx writes HTML)", f"{b['clean_seconds'] - step['seconds']:.1f} s")
         for name, seconds in sorted(b["clean_notebook_seconds"].items(), key=lambda item: -item[1]):

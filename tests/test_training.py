@@ -89,3 +89,26 @@ def test_the_cache_key_changes_with_any_module_of_the_training_package(tmp_path,
     assert key_with(package) not in (before, added)
     cache._code_fingerprint.cache_clear()
 
+
+def test_the_keras_code_the_dense_model_chapter_shows_builds_the_librarys_model():
+    """Chapter 3 shows the tutorial's model as two lines of plain Keras and says the library's
+    build_model makes the same one: run those lines and compare layer by layer, loss and optimizer."""
+    import json
+    from pathlib import Path
+
+    import keras
+
+    notebook = json.loads((Path(__file__).resolve().parents[1] / "book" / "03_dense_model.ipynb").read_text())
+    [shown] = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code" and "keras.Sequential(" in "".join(c["source"])]
+    namespace = {"keras": keras}
+    exec(shown, namespace)
+    theirs, ours = namespace["model"], build_model(TUTORIAL_MODEL)
+
+    def layers(model):
+        return [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"}) for layer in model.layers]
+
+    assert layers(theirs) == layers(ours)
+    assert theirs.input_shape == ours.input_shape == (None, 784)
+    assert theirs.loss == ours.loss
+    assert type(theirs.optimizer) is type(ours.optimizer)
+    assert float(theirs.optimizer.learning_rate) == float(ours.optimizer.learning_rate)

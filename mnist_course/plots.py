@@ -148,8 +148,11 @@ def learning_curves(history: dict):
     return fig
 
 
-def confusion_matrix(cm: np.ndarray):
-    """A 10x10 confusion matrix: rows are true digits, columns predicted ones, counts written in."""
+def confusion_heatmap(cm: np.ndarray):
+    """A 10x10 confusion matrix as a heat map: rows are true digits, columns predicted ones, counts written in.
+
+    ``cm`` is what :func:`mnist_course.metrics.confusion_matrix` counts; this function only draws it.
+    """
     with _figure(figsize=(5.6, 4.8)) as fig:
         ax = fig.add_subplot()
         off_diagonal = cm.astype(float).copy()

@@ -24,6 +24,7 @@ import numpy as np
 
 from .data import load_mnist
 from .metrics import accuracy_interval
+from .plots import LIGHT_GREY, TEST_COLOR, TRAIN_COLOR, WEIGHTS_CMAP, weight_scale_limit
 from .training import TUTORIAL_MODEL, ModelConfig, TrainedModel, fitted_rows, prepare_data, train
 
 ACTIVATIONS = ("sigmoid", "softmax", "relu", "tanh", "linear")
@@ -128,22 +129,22 @@ def templates_png(kernel: np.ndarray, levels: int = 15) -> bytes:
     """The 10 weight templates as one small PNG at 1 pixel per weight (2 rows of 5, 1-pixel gaps).
 
     Weights are mapped onto ``levels`` shades of the red-blue colour scale of
-    :func:`mnist_course.plots.weight_templates` and stored as a palette image:
-    about 3.7 KB with 15 shades (5.1 KB with 31, which look the same at this
-    size), so the 75 states keep the page light. The page scales it up with
+    :func:`mnist_course.plots.weight_templates` (its colour map, clipped where it clips)
+    and stored as a palette image: about 3.7 KB with 15 shades (5.1 KB with 31, which
+    look the same at this size), so the 75 states keep the page light. The page scales it up with
     ``image-rendering: pixelated``.
     """
     from matplotlib import colormaps
     from PIL import Image
 
-    limit = float(np.percentile(np.abs(kernel), 99)) or 1.0
+    limit = weight_scale_limit(kernel)
     shade = np.round((np.clip(kernel / limit, -1, 1) + 1) / 2 * (levels - 1)).astype(np.uint8)
     white = levels  # an extra palette entry for the gaps
     canvas = np.full((2 * 28 + 1, 5 * 28 + 4), white, dtype=np.uint8)
     for digit in range(10):
         r, c = divmod(digit, 5)
         canvas[r * 29 : r * 29 + 28, c * 29 : c * 29 + 28] = shade[:, digit].reshape(28, 28)
-    palette = colormaps["RdBu_r"](np.linspace(0, 1, levels))[:, :3]
+    palette = colormaps[WEIGHTS_CMAP](np.linspace(0, 1, levels))[:, :3]
     palette = np.vstack([palette, [1.0, 1.0, 1.0]])
     image = Image.fromarray(canvas, mode="P")
     image.putpalette((palette * 255).round().astype(np.uint8).ravel().tolist())
@@ -176,7 +177,7 @@ def curves_svg(run: TrainedModel, epoch: int, *, width: int = 300, height: int =
     ]
     for tick in np.linspace(lo, hi, 5):
         y = y_of(tick)
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.0f}" y2="{y:.0f}" stroke="#ccc" stroke-width="0.5"/>')
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.0f}" y2="{y:.0f}" stroke="{LIGHT_GREY}" stroke-width="0.5"/>')
         parts.append(f'<text x="{left - 4}" y="{y + 3:.0f}" text-anchor="end" font-size="9" fill="currentColor">{tick:.0f} %</text>')
     middle = (top + height - bottom) / 2
     parts.append(
@@ -187,7 +188,7 @@ def curves_svg(run: TrainedModel, epoch: int, *, width: int = 300, height: int =
         parts.append(f'<text x="{x_of(i):.0f}" y="{height - bottom + 12}" text-anchor="middle" font-size="9" fill="currentColor">{i + 1}</text>')
     parts.append(f'<text x="{(left + width - right) / 2:.0f}" y="{height - 4}" text-anchor="middle" font-size="9" fill="currentColor">epoch</text>')
     # The two curves often lie within a pixel of each other: training wide underneath, validation thin on top.
-    lines = ((0, "#0072B2", 5, 3.5, "training"), (1, "#D55E00", 1.5, 2, "validation"))
+    lines = ((0, TRAIN_COLOR, 5, 3.5, "training"), (1, TEST_COLOR, 1.5, 2, "validation"))
     for row, color, stroke, radius, _ in lines:
         points = [(x_of(i), y_of(v)) for i, v in enumerate(values[row][:epoch])]
         parts.append(f'<polyline points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in points)}" fill="none" stroke="{color}" stroke-width="{stroke}"/>')

@@ -19,6 +19,10 @@ TRAIN_COLOR = "#0072B2"
 TEST_COLOR = "#D55E00"
 ACCENT_COLOR = "#009E73"
 GREY = "#555555"
+# Faint lines that only help read the data: zero lines, grid lines, frames.
+LIGHT_GREY = "#bbbbbb"
+# Weights as colours: red positive, blue negative, white zero (see weight_scale_limit).
+WEIGHTS_CMAP = "RdBu_r"
 
 STYLE = {
     "figure.dpi": 100,
@@ -204,14 +208,19 @@ def misclassified_gallery(images, y_true, y_pred, confidence, *, rows=3, cols=8)
     return fig
 
 
+def weight_scale_limit(kernel: np.ndarray) -> float:
+    """Where the weights' colour scale ends, on both sides of zero: the 99th percentile of their size,
+    so that a few extreme weights do not wash out the rest (1 if every weight is zero)."""
+    return float(np.percentile(np.abs(kernel), 99)) or 1.0
+
+
 def weight_templates(kernel: np.ndarray, *, titles=None, rows=2, figsize=(8.5, 4.0)):
     """The 784 weights into each unit of a layer (each column of ``kernel``), shown as 28x28 images.
 
     Red pixels push the unit's output up when inked, blue ones push it down;
-    one colour scale for all units so they can be compared, clipped at the 99th
-    percentile of the weights' size so a few extreme weights do not wash out the rest.
+    one colour scale for all units so they can be compared (:func:`weight_scale_limit`).
     """
-    limit = float(np.percentile(np.abs(kernel), 99)) or 1.0
+    limit = weight_scale_limit(kernel)
     units = kernel.shape[1]
     cols = -(-units // rows)
     with _figure(figsize=figsize, layout="constrained") as fig:
@@ -219,7 +228,7 @@ def weight_templates(kernel: np.ndarray, *, titles=None, rows=2, figsize=(8.5, 4
         for unit in range(units):
             ax = fig.add_subplot(rows, cols, unit + 1)
             title = titles[unit] if titles is not None else f"unit {unit}"
-            _digit_axes(ax, kernel[:, unit].reshape(28, 28), title, cmap="RdBu_r", vmin=-limit, vmax=limit)
+            _digit_axes(ax, kernel[:, unit].reshape(28, 28), title, cmap=WEIGHTS_CMAP, vmin=-limit, vmax=limit)
             axes.append(ax)
         # The shared scale, so that a colour reads as a weight (the 1 % largest are clipped to its ends).
         fig.colorbar(axes[0].images[0], ax=axes, shrink=0.85, label="weight", extend="both")
@@ -260,8 +269,8 @@ def activation_functions(names=("sigmoid", "relu", "tanh", "linear")):
     with _figure(figsize=(2.4 * len(names), 2.3)) as fig:
         for i, name in enumerate(names):
             ax = fig.add_subplot(1, len(names), i + 1)
-            ax.axhline(0, color="#bbbbbb", lw=0.6)
-            ax.axvline(0, color="#bbbbbb", lw=0.6)
+            ax.axhline(0, color=LIGHT_GREY, lw=0.6)
+            ax.axvline(0, color=LIGHT_GREY, lw=0.6)
             ax.plot(z, functions[name], color=TRAIN_COLOR, lw=2)
             ax.set_title(name)
             ax.set_xlabel("z")
@@ -297,7 +306,7 @@ def _framed_image(ax, image, title, fontsize=9):
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_visible(True)
-        spine.set_color("#bbbbbb")
+        spine.set_color(LIGHT_GREY)
     ax.set_title(title, fontsize=fontsize)
 
 
@@ -435,7 +444,7 @@ def gradient_of_one_image(image, probabilities, label, weight_gradient):
         bottom = fig.add_gridspec(1, 10, left=0.01, right=0.99, top=0.3, bottom=0.0, wspace=0.08)
         for digit in digits:
             ax = fig.add_subplot(bottom[digit])
-            _digit_axes(ax, step[:, digit].reshape(28, 28), f"unit {digit}", cmap="RdBu_r", vmin=-limit, vmax=limit)
+            _digit_axes(ax, step[:, digit].reshape(28, 28), f"unit {digit}", cmap=WEIGHTS_CMAP, vmin=-limit, vmax=limit)
         fig.text(0.5, 0.38, "the step each unit's weights take: minus the gradient, x times (onehot - p)", ha="center", fontsize=10)
     return fig
 
@@ -443,17 +452,17 @@ def gradient_of_one_image(image, probabilities, label, weight_gradient):
 def weight_templates_compared(kernels: dict):
     """Several models' weight templates, one row of ten 28x28 images per model.
 
-    Each row has its own colour scale (clipped at the 99th percentile of its
-    weights' size), as models trained differently need not use the same range.
+    Each row has its own colour scale (:func:`weight_scale_limit` of its weights), as models
+    trained differently need not use the same range.
     """
     rows = len(kernels)
     with _figure(figsize=(9, 1.25 * rows + 0.2)) as fig:
         for row, (name, kernel) in enumerate(kernels.items()):
             kernel = np.asarray(kernel)
-            limit = float(np.percentile(np.abs(kernel), 99)) or 1.0
+            limit = weight_scale_limit(kernel)
             for digit in range(10):
                 ax = fig.add_subplot(rows, 10, row * 10 + digit + 1)
-                _digit_axes(ax, kernel[:, digit].reshape(28, 28), f"unit {digit}", cmap="RdBu_r", vmin=-limit, vmax=limit)
+                _digit_axes(ax, kernel[:, digit].reshape(28, 28), f"unit {digit}", cmap=WEIGHTS_CMAP, vmin=-limit, vmax=limit)
                 if digit == 0:
                     ax.set_ylabel(name, fontsize=9)
         fig.tight_layout(pad=0.3)

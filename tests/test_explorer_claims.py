@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import mnist_course
-from mnist_course import explorer
+from mnist_course import explorer, plots
 from mnist_course.metrics import accuracy_interval, accuracy_margin, paired_comparison
 from pages import main_text, page
 
@@ -68,6 +68,13 @@ def test_curves_use_one_scale_for_every_activation_and_label_both_axes():
     ticks = [re.findall(r'<line x1="46" x2="292" y1="(\d+)"', svg) for svg in svgs]
     assert ticks[0] == ticks[1] and len(ticks[0]) == 5
     assert "test" not in " ".join(svgs).lower()
+
+
+def test_curves_take_their_colours_from_plots():
+    """The explorer draws training and validation in the colours every figure of the course uses."""
+    svg = explorer.curves_svg(fake_run("sigmoid", [0.89, 0.91], [0.88, 0.90], [0.9] * 2), 2)
+    assert re.findall(r'<polyline [^>]*stroke="([^"]+)"', svg) == [plots.TRAIN_COLOR, plots.TEST_COLOR]
+    assert set(re.findall(r"#[0-9A-Fa-f]{3,6}\b", svg)) == {plots.TRAIN_COLOR, plots.TEST_COLOR, plots.LIGHT_GREY}
 
 
 def test_a_state_shows_training_and_validation_with_its_interval_and_no_test_figure():

@@ -18,3 +18,10 @@ def test_confusion_heatmap_writes_every_count_and_colours_only_the_mistakes():
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("predicted digit", "true digit")
     uncoloured = np.ma.getmaskarray(ax.images[0].get_array())  # matplotlib masks the NaN it is given
     assert np.array_equal(uncoloured, np.eye(10, dtype=bool))
+
+
+def test_weight_scale_limit_clips_the_largest_percent_and_survives_all_zero_weights():
+    kernel = np.linspace(-1, 1, 784 * 10).reshape(784, 10)
+    kernel[0, 0] = 50.0  # one extreme weight does not set the scale
+    assert plots.weight_scale_limit(kernel) == np.percentile(np.abs(kernel), 99) < 1
+    assert plots.weight_scale_limit(np.zeros((784, 10))) == 1.0

@@ -25,3 +25,25 @@ def test_weight_scale_limit_clips_the_largest_percent_and_survives_all_zero_weig
     kernel[0, 0] = 50.0  # one extreme weight does not set the scale
     assert plots.weight_scale_limit(kernel) == np.percentile(np.abs(kernel), 99) < 1
     assert plots.weight_scale_limit(np.zeros((784, 10))) == 1.0
+
+
+def test_read_inputs_titles_each_input_with_what_is_read():
+    rng = np.random.default_rng(5)
+    panels = [("moved 0 px right", rng.random((28, 28)), 1, 0.874), ("6, thin pen", rng.random((28, 28)), 5, 0.5)]
+    fig = plots.read_inputs(panels)
+    assert [ax.get_title() for ax in fig.axes] == ["moved 0 px right\nreads 1 (87 %)", "6, thin pen\nreads 5 (50 %)"]
+    assert [ax.images[0].get_array().shape for ax in fig.axes] == [(28, 28)] * 2
+
+
+def test_accuracy_under_changes_draws_a_panel_per_change_and_a_line_per_model():
+    changes = {
+        "test images moved right by (pixels)": {"single": [92.0, 80.5, 50.1, 30.0, 20.2], "hidden": [97.0, 90.0, 70.0, 45.0, 30.0]},
+        "strokes grown by (pixels)": {"single": [92.0, 85.0, 60.0], "hidden": [97.0, 93.0, 75.0]},
+    }
+    fig = plots.accuracy_under_changes(changes, {"single": "single layer", "hidden": "hidden layer"})
+    assert [ax.get_xlabel() for ax in fig.axes] == list(changes)
+    for ax, results in zip(fig.axes, changes.values()):
+        assert [line.get_label() for line in ax.lines] == ["single layer", "hidden layer"]
+        assert [list(line.get_ydata()) for line in ax.lines] == [results["single"], results["hidden"]]
+        assert [line.get_color() for line in ax.lines] == [plots.TRAIN_COLOR, plots.TEST_COLOR]
+        assert ax.get_ylim() == (0, 100)

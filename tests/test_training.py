@@ -112,3 +112,13 @@ def test_the_keras_code_the_dense_model_chapter_shows_builds_the_librarys_model(
     assert theirs.loss == ours.loss
     assert type(theirs.optimizer) is type(ours.optimizer)
     assert float(theirs.optimizer.learning_rate) == float(ours.optimizer.learning_rate)
+
+
+def test_the_cache_key_reads_framework_versions_without_importing_them():
+    """The versions in a run's key come from the installed metadata, equal to what the modules report."""
+    import importlib
+
+    from mnist_course.training import cache
+
+    for module in ("tensorflow", "keras"):
+        assert cache._installed_version(module) == importlib.import_module(module).__version__

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -57,15 +58,25 @@ def _code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def cache_key(config: ModelConfig) -> str:
-    import keras
-    import tensorflow as tf
+@functools.lru_cache(maxsize=None)
+def _installed_version(module: str) -> str:
+    """The version of the distribution that installs ``module`` (tensorflow comes as tensorflow or
+    tensorflow-cpu), read from its metadata: importing TensorFlow takes seconds, and every
+    rebuild asks which runs are current. Imported only when the metadata cannot tell."""
+    from importlib import metadata
 
+    distributions = metadata.packages_distributions().get(module, [])
+    if len(distributions) == 1:
+        return metadata.version(distributions[0])
+    return importlib.import_module(module).__version__
+
+
+def cache_key(config: ModelConfig) -> str:
     material = {
         "config": config.key(),
         "data": _data_fingerprint(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
+        "tensorflow": _installed_version("tensorflow"),
+        "keras": _installed_version("keras"),
         "format": CACHE_FORMAT,
         # The code that decides a run's results: edit it and every run trains again.
         "code": _code_fingerprint(),

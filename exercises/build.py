@@ -22,12 +22,13 @@ By default ``otter assign`` also runs every test against the solutions, in a Jup
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import nbformat
 
 HERE = Path(__file__).resolve().parent
 # The course's tools: the launch settings (launch_notebooks) and the environment (environment).
@@ -95,11 +96,6 @@ def normalise_notebook(notebook: dict, name: str) -> dict:
     return notebook
 
 
-def notebook_text(notebook: dict) -> str:
-    """The JSON layout of nbformat (indent 1, sorted keys), with a final newline."""
-    return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-
-
 def assign(name: str, out_dir: Path, run_tests: bool) -> None:
     """Run `otter assign` on one source into out_dir (its own process: otter changes directory)."""
     command = [sys.executable, "-m", "otter", "assign", "--no-pdfs"]
@@ -119,9 +115,9 @@ def build_one(name: str, student_dir: Path, autograder_dir: Path | None, run_tes
     with tempfile.TemporaryDirectory(prefix=f"otter-assign-{name}-") as tmp:
         out = Path(tmp) / "dist"
         assign(name, out, run_tests)
-        student = json.loads((out / "student" / f"{name}.ipynb").read_text(encoding="utf-8"))
+        student = nbformat.read(out / "student" / f"{name}.ipynb", as_version=4)
         student_dir.mkdir(parents=True, exist_ok=True)
-        (student_dir / f"{name}.ipynb").write_text(notebook_text(normalise_notebook(student, name)), encoding="utf-8")
+        nbformat.write(normalise_notebook(student, name), student_dir / f"{name}.ipynb")
         if autograder_dir is None:
             return
         target = autograder_dir / name
@@ -131,8 +127,8 @@ def build_one(name: str, student_dir: Path, autograder_dir: Path | None, run_tes
         if len(zips) != 1:
             raise SystemExit(f"expected one autograder zip for {name}, found {[z.name for z in zips]}")
         shutil.copyfile(zips[0], target / "autograder.zip")
-        solution = json.loads((out / "autograder" / f"{name}.ipynb").read_text(encoding="utf-8"))
-        (target / f"{name}.ipynb").write_text(notebook_text(normalise_notebook(solution, name)), encoding="utf-8")
+        solution = nbformat.read(out / "autograder" / f"{name}.ipynb", as_version=4)
+        nbformat.write(normalise_notebook(solution, name), target / f"{name}.ipynb")
         shutil.copyfile(out / "autograder" / "otter_config.json", target / "otter_config.json")
 
 

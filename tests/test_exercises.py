@@ -436,13 +436,36 @@ def _execute(notebook: Path) -> dict:
     return nb
 
 
+@pytest.fixture(scope="session")
+def blank_runs(tmp_path_factory) -> dict:
+    """Each untouched student notebook, run with Run All as a student would (two at a time):
+    name -> (the executed notebook, the zips its last cell's grader.export() wrote)."""
+    root = tmp_path_factory.mktemp("blank-runs")
+
+    def run(name):
+        folder = root / name
+        folder.mkdir()
+        notebook = folder / f"{name}.ipynb"
+        shutil.copyfile(EXERCISES / f"{name}.ipynb", notebook)
+        try:
+            executed = _execute(notebook)
+        except Exception as error:  # reported by that exercise's test
+            return name, error
+        return name, (executed, sorted(folder.glob(f"{name}_*.zip")))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(run, NAMES))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", EXPECTED)
-def test_blank_notebook_runs_to_the_end(name, tmp_path):
-    """Run All on the untouched student notebook raises nowhere, and every check says "not answered yet"."""
-    notebook = tmp_path / f"{name}.ipynb"
-    shutil.copyfile(EXERCISES / f"{name}.ipynb", notebook)
-    executed = _execute(notebook)  # raises CellExecutionError if any cell raises
+def test_blank_notebook_runs_to_the_end(name, blank_runs):
+    """Run All on the untouched student notebook raises nowhere, every check says "not answered yet",
+    and grader.export() writes the zip a student hands in."""
+    run = blank_runs[name]
+    if isinstance(run, BaseException):
+        raise run  # CellExecutionError: a cell raised
+    executed, exported = run
     checks = {}
     for cell in executed.cells:
         found = re.fullmatch(r'grader\.check\("(q\d+)"\)', cell.source.strip())
@@ -453,7 +476,7 @@ def test_blank_notebook_runs_to_the_end(name, tmp_path):
     assert sorted(checks) == sorted(public_tests(EXERCISES / f"{name}.ipynb")), f"{name}: check cells {sorted(checks)}"
     for question, text in checks.items():
         assert "not answered yet" in text, f"{name} {question}: the check of a blank answer says:\n{text}"
-    assert sorted(tmp_path.glob(f"{name}_*.zip")), f"{name}: grader.export() wrote no zip"
+    assert len(exported) == 1, f"{name}: grader.export() wrote {exported}"
 
 
 def _shortcut_notebook(solution: Path, target: Path, shortcuts) -> None:
@@ -466,26 +489,22 @@ def _shortcut_notebook(solution: Path, target: Path, shortcuts) -> None:
 
 
 @pytest.fixture(scope="session")
-def graded(built, tmp_path_factory):
-    """For each exercise: the solution, run top to bottom and exported with grader.export(), the
-    untouched student notebook and (where the library has answers) the solution with answers taken
-    from the library, graded by the instructor's command (exercises/grade.py)."""
+def graded(built, blank_runs, tmp_path_factory):
+    """For each exercise, graded by the instructor's command (exercises/grade.py): the solution as a
+    downloaded notebook, the zip grader.export() wrote when the untouched notebook was run (see
+    blank_runs: the export a student hands in) and, where the library has answers, the solution
+    with answers taken from the library."""
     root = tmp_path_factory.mktemp("grading")
 
     def one(name):
-        work = root / name / "student-work"
-        work.mkdir(parents=True)
-        solution = work / f"{name}.ipynb"
-        shutil.copyfile(built / "autograder" / name / f"{name}.ipynb", solution)
-        _execute(solution)  # its last cells run grader.check_all() and grader.export(pdf=False)
-        exported = sorted(work.glob(f"{name}_*.zip"))
-        assert len(exported) == 1, f"{name}: grader.export() made {exported}"
         submissions = root / name / "submissions"
-        submissions.mkdir()
-        shutil.copyfile(exported[0], submissions / "solved.zip")
-        shutil.copyfile(EXERCISES / f"{name}.ipynb", submissions / "untouched.ipynb")
+        submissions.mkdir(parents=True)
+        solution = built / "autograder" / name / f"{name}.ipynb"
+        shutil.copyfile(solution, submissions / "solved.ipynb")
+        if not isinstance(blank_runs[name], BaseException) and len(blank_runs[name][1]) == 1:
+            shutil.copyfile(blank_runs[name][1][0], submissions / "untouched.zip")
         if name in ("02_flattening", "05_results"):
-            _shortcut_notebook(built / "autograder" / name / f"{name}.ipynb", submissions / "library.ipynb", SHORTCUTS[name])
+            _shortcut_notebook(solution, submissions / "library.ipynb", SHORTCUTS[name])
         rows = grade(
             [submissions],
             root / name / "grades.csv",
@@ -501,9 +520,9 @@ def graded(built, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_exported_solution_scores_full_marks(graded):
+def test_solution_scores_full_marks(graded):
     for name, rows in graded.items():
-        row = rows["solved.zip"]
+        row = rows["solved.ipynb"]
         assert row["error"] == "", f"{name}: {row['error']}"
         assert float(row["possible"]) > 0 and float(row["total"]) == float(row["possible"]), f"{name}: the solution scored {row}"
         questions = [column for column in row if re.fullmatch(r"q\d+", column)]
@@ -512,8 +531,10 @@ def test_exported_solution_scores_full_marks(graded):
 
 @pytest.mark.slow
 def test_untouched_notebook_scores_zero_without_crashing(graded):
+    """The zip exported from the untouched notebook: every question 0, no grading error."""
     for name, rows in graded.items():
-        row = rows["untouched.ipynb"]
+        assert "untouched.zip" in rows, f"{name}: Run All on the untouched notebook exported no zip (see test_blank_notebook_runs_to_the_end)"
+        row = rows["untouched.zip"]
         assert row["error"] == "", f"{name}: the untouched notebook could not be graded: {row['error']}"
         questions = [column for column in row if re.fullmatch(r"q\d+", column)]
         assert all(float(row[q]) == 0 for q in questions) and float(row["total"]) == 0, f"{name}: untouched scored {row}"
@@ -528,7 +549,7 @@ def test_library_answers_score_zero_when_graded(graded):
         assert row["error"] == "", f"{name}: {row['error']}"
         taken = {question for question, _, _ in SHORTCUTS[name]}
         for question in [column for column in row if re.fullmatch(r"q\d+", column)]:
-            full = float(graded[name]["solved.zip"][question])
+            full = float(graded[name]["solved.ipynb"][question])
             assert float(row[question]) == (0 if question in taken else full), f"{name} {question}: the library answers scored {row}"
 
 

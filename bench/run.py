@@ -263,22 +263,17 @@ ARM_JS = r"""
       if (performance.now() > deadline) { reject(new Error('timeout waiting for ' + selector)); return; }
       requestAnimationFrame(poll);
     };
-    const start = () => { t0 = performance.now(); requestAnimationFrame(poll); };
-    if (how === 'dropdown') {
-      const select = document.querySelector('.widget-dropdown select');
-      const option = [...select.options].find(o => o.textContent.trim() === activation);
-      t0 = performance.now();
-      select.value = option.value;
-      select.dispatchEvent(new Event('change', {bubbles: true}));
-      if (ready()) { resolve(performance.now() - t0); return; }
-      requestAnimationFrame(poll);
-    } else {
-      // The slider: timed from the Enter keydown that commits the typed epoch.
-      const onKey = (e) => {
-        if (e.key === 'Enter') { document.removeEventListener('keydown', onKey, true); start(); }
-      };
-      document.addEventListener('keydown', onKey, true);
-    }
+    // The control as the reader changes it: a new option or slider position, then its event.
+    const control = how === 'dropdown' ? document.querySelector('.lite-dropdown select')
+                                       : document.querySelector('.lite-slider input[type=range]');
+    const value = how === 'dropdown'
+      ? [...control.options].find(o => o.textContent.trim() === activation).value
+      : String(epoch);
+    t0 = performance.now();
+    control.value = value;
+    control.dispatchEvent(new Event(how === 'dropdown' ? 'change' : 'input', {bubbles: true}));
+    if (ready()) { resolve(performance.now() - t0); return; }
+    requestAnimationFrame(poll);
   });
   window.__bench.catch(() => {});
   return true;
@@ -292,7 +287,7 @@ def widget_latency(site: Path) -> dict:
     dropdown, slider = [], []
     with serve(site) as base_url, launch() as browser:
         page, traffic = open_page(browser, f"{base_url}/{EXPLORER_PAGE}")
-        # The widget manager is fetched as the widgets near the viewport (assets/js/widgets-loader.js).
+        # assets/js/widgets-loader.js draws the widgets from the page's saved state.
         page.locator(".cell_output:has(script[type='application/vnd.jupyter.widget-view+json'])").first.scroll_into_view_if_needed()
         page.wait_for_selector(".explorer-state", state="visible", timeout=60000)
         state = page.locator(".explorer-state:visible").first
@@ -302,14 +297,9 @@ def widget_latency(site: Path) -> dict:
             activation = activations[(activations.index(activation) + 1) % len(activations)]
             page.evaluate(ARM_JS, [activation, epoch, "dropdown"])
             dropdown.append(page.evaluate("window.__bench"))
-            # Slider: another epoch, typed into the readout and committed with Enter.
+            # Slider: another epoch.
             epoch = (epoch + 6) % 15 + 1
-            readout = page.locator(".widget-readout").first
-            readout.click()
-            page.keyboard.press("Control+A")
-            page.keyboard.type(str(epoch))
             page.evaluate(ARM_JS, [activation, epoch, "slider"])
-            page.keyboard.press("Enter")
             slider.append(page.evaluate("window.__bench"))
         page.context.close()
 

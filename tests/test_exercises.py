@@ -488,6 +488,11 @@ def _shortcut_notebook(solution: Path, target: Path, shortcuts) -> None:
     target.write_text(json.dumps(notebook), encoding="utf-8")
 
 
+# One exercise's solution is also run and exported as a student would (the export is the same
+# cell in every exercise; the blank runs export a zip for each): its zip must score full marks.
+EXPORTED_SOLUTION = "02_flattening"
+
+
 @pytest.fixture(scope="session")
 def graded(built, blank_runs, tmp_path_factory):
     """For each exercise, graded by the instructor's command (exercises/grade.py): the solution as a
@@ -501,6 +506,15 @@ def graded(built, blank_runs, tmp_path_factory):
         submissions.mkdir(parents=True)
         solution = built / "autograder" / name / f"{name}.ipynb"
         shutil.copyfile(solution, submissions / "solved.ipynb")
+        if name == EXPORTED_SOLUTION:
+            # What a student hands in: the zip grader.export() writes at the end of a complete Run All.
+            work = root / name / "student-work"
+            work.mkdir()
+            shutil.copyfile(solution, work / f"{name}.ipynb")
+            _execute(work / f"{name}.ipynb")
+            exported = sorted(work.glob(f"{name}_*.zip"))
+            assert len(exported) == 1, f"{name}: grader.export() made {exported}"
+            shutil.copyfile(exported[0], submissions / "solved.zip")
         if not isinstance(blank_runs[name], BaseException) and len(blank_runs[name][1]) == 1:
             shutil.copyfile(blank_runs[name][1][0], submissions / "untouched.zip")
         if name in ("02_flattening", "05_results"):
@@ -521,8 +535,11 @@ def graded(built, blank_runs, tmp_path_factory):
 
 @pytest.mark.slow
 def test_solution_scores_full_marks(graded):
-    for name, rows in graded.items():
-        row = rows["solved.ipynb"]
+    """The solution as a downloaded notebook, and one exercise's as the zip its Run All exported."""
+    assert "solved.zip" in graded[EXPORTED_SOLUTION], "the exported solution was not graded"
+    solutions = [(name, rows["solved.ipynb"]) for name, rows in graded.items()]
+    solutions.append((EXPORTED_SOLUTION, graded[EXPORTED_SOLUTION]["solved.zip"]))
+    for name, row in solutions:
         assert row["error"] == "", f"{name}: {row['error']}"
         assert float(row["possible"]) > 0 and float(row["total"]) == float(row["possible"]), f"{name}: the solution scored {row}"
         questions = [column for column in row if re.fullmatch(r"q\d+", column)]
@@ -537,6 +554,7 @@ def test_untouched_notebook_scores_zero_without_crashing(graded):
         row = rows["untouched.zip"]
         assert row["error"] == "", f"{name}: the untouched notebook could not be graded: {row['error']}"
         questions = [column for column in row if re.fullmatch(r"q\d+", column)]
+        assert questions and float(row["possible"]) > 0, f"{name}: the grade of the untouched notebook has no questions: {row}"
         assert all(float(row[q]) == 0 for q in questions) and float(row["total"]) == 0, f"{name}: untouched scored {row}"
 
 

@@ -80,14 +80,18 @@ def test_the_cache_key_changes_with_any_module_of_the_training_package(tmp_path,
         monkeypatch.setattr(cache, "__file__", str(package_folder / "cache.py"))
         return cache.cache_key(TUTORIAL_MODEL)
 
-    before = key_with(package)
-    assert key_with(package) == before
-    (package / "new_module.py").write_text("# a module added after the runs were stored\n")
-    added = key_with(package)
-    assert added != before
-    (package.parent / "data.py").write_text((package.parent / "data.py").read_text() + "\n# edited\n")
-    assert key_with(package) not in (before, added)
-    cache._code_fingerprint.cache_clear()
+    try:
+        before = key_with(package)
+        assert key_with(package) == before
+        (package / ".#fit.py").symlink_to("an editor's lock, not a module")  # dangling: must be skipped
+        assert key_with(package) == before
+        (package / "new_module.py").write_text("# a module added after the runs were stored\n")
+        added = key_with(package)
+        assert added != before
+        (package.parent / "data.py").write_text((package.parent / "data.py").read_text() + "\n# edited\n")
+        assert key_with(package) not in (before, added)
+    finally:
+        cache._code_fingerprint.cache_clear()  # the next key is the real package's again
 
 
 def test_the_keras_code_the_dense_model_chapter_shows_builds_the_librarys_model():
@@ -115,10 +119,22 @@ def test_the_keras_code_the_dense_model_chapter_shows_builds_the_librarys_model(
 
 
 def test_the_cache_key_reads_framework_versions_without_importing_them():
-    """The versions in a run's key come from the installed metadata, equal to what the modules report."""
+    """Asking which runs are current (every make book does) must not cost TensorFlow's import: the
+    versions in a run's key come from the installed metadata, equal to what the modules report."""
     import importlib
+    import subprocess
+    import sys
 
     from mnist_course.training import cache
 
+    program = (
+        "import sys, mnist_course\n"
+        "from mnist_course.training import cache\n"
+        "cache.cache_key(mnist_course.TUTORIAL_MODEL)\n"
+        "print(sorted(name for name in ('tensorflow', 'keras') if name in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", f"computing a cache key imported {done.stdout.strip()}"
     for module in ("tensorflow", "keras"):
         assert cache._installed_version(module) == importlib.import_module(module).__version__

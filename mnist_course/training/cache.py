@@ -39,7 +39,6 @@ def cache_dir() -> Path:
     return Path(configured) if configured else Path.home() / ".cache" / "mnist_course"
 
 
-
 @functools.lru_cache(maxsize=None)
 def _data_fingerprint() -> str:
     (x_train, y_train), (x_test, y_test) = load_mnist()
@@ -51,10 +50,12 @@ def _code_fingerprint() -> str:
     """A hash of every module of this package and of the data loader, so that a module added
     later counts as soon as it exists."""
     package = Path(__file__).parent
-    sources = sorted(package.glob("*.py")) + [package.parent / "data.py"]
+    # Not an editor's hidden lock or backup file (".#fit.py"); line endings as git stores them,
+    # so that a checkout with CRLF endings keys its runs as the build that shipped them did.
+    sources = sorted(path for path in package.glob("*.py") if not path.name.startswith(".")) + [package.parent / "data.py"]
     digest = hashlib.sha256()
     for source in sources:
-        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+        digest.update(source.name.encode() + b"\0" + source.read_bytes().replace(b"\r\n", b"\n"))
     return digest.hexdigest()[:16]
 
 
@@ -101,7 +102,6 @@ def current_runs(cache: Path | None = None) -> list[Path]:
         if cache_key(config) == folder.name:
             current.append(folder)
     return current
-
 
 
 _SCALARS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "params", "threads", "cores")
@@ -157,13 +157,12 @@ def load_run(config: ModelConfig, folder: Path) -> TrainedModel | None:
     )
 
 
-
 @contextlib.contextmanager
 def run_lock(key: str):
     """An exclusive lock on one run of the cache, held across processes (released if one dies).
 
     Where the lock cannot be taken (a read-only cache, say), it goes on
-    unlocked: the rename in ``_save`` still keeps the cache whole, at worst a
+    unlocked: the rename in ``save_run`` still keeps the cache whole, at worst a
     run trains twice.
     """
     lock = None

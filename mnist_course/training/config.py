@@ -47,7 +47,6 @@ BEST_MODEL = ModelConfig(
 )
 
 
-
 def fitted_rows(config: ModelConfig, n_train: int = 60_000) -> int:
     """How many of ``n_train`` training images ``config``'s model trains on.
 

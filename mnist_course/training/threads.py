@@ -15,8 +15,8 @@ def available_cores() -> int:
 def tensorflow_threads() -> int:
     """How many threads TensorFlow's operations use here: as configured, else one per available core.
 
-    ``make book`` gives each notebook its share of the cores (``TF_NUM_INTRAOP_THREADS``) while it
-    runs several at a time; a training time means little without it.
+    ``make book`` gives every notebook the same share of the cores (``TF_NUM_INTRAOP_THREADS``);
+    a training time means little without it.
     """
     import tensorflow as tf
 

@@ -236,9 +236,9 @@ def test_training_times_say_what_machine_measured_them(built_book, runs):
     and every model had the same (`make book` gives each notebook the same share of the cores)."""
     text = main_text(page(built_book, "book/07_beyond"))
     best = runs["best"]
-    cores = "one CPU core" if best.threads == 1 else f"{best.threads} CPU cores"
-    assert f"Training times were measured on the machine that built this page (no GPU), each model on {cores}." in text
-    assert f"of training on {cores}." in text
+    threads = "one TensorFlow thread" if best.threads == 1 else f"{best.threads} TensorFlow threads"
+    assert f"Training times were measured on the machine that built this page (no GPU), each model with {threads}." in text
+    assert f"of training with {threads}." in text
     assert f"then a strong purely dense network that trains in {best.train_seconds:.0f} s on the machine that built this page" in text
     rows = [" ".join(tr.get_text(" ").split()) for tr in page(built_book, "book/07_beyond").select("article table tr")]
     for name in ("seed", "hidden", "best"):

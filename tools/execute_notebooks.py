@@ -9,15 +9,15 @@ notebook's code). The Sphinx build that follows finds every notebook cached
 and executes nothing.
 
 ``--first`` starts the longest notebooks first, so that none of them starts
-last. Each kernel's TensorFlow gets its share of the cores (``cores // jobs``
-threads, one on this 2-core machine), whatever else is still pending: every
-model of the book trains under the same conditions, so the training times a
-page compares were measured alike. Two notebooks that need the same model do
+last. Each kernel's TensorFlow gets its share of the cores (the cores divided
+by the notebooks that can run at once: ``--jobs``, or the book's notebooks if
+fewer), whatever else is still pending: every model of the book trains under
+the same conditions, so the training times a page compares were measured alike. Two notebooks that need the same model do
 not train it twice: ``mnist_course.train`` holds a lock per run.
 
 A notebook that fails (an error in a cell, a kernel that dies) is reported by
-name with its error, and the exit code is 1; the others of its phase are still
-executed and cached.
+name with its error, and the exit code is 1; the others are still executed and
+cached.
 """
 
 from __future__ import annotations
@@ -158,10 +158,15 @@ def main(argv=None) -> int:
     jobs = max(1, args.jobs)
     # Each kernel's TensorFlow gets its share of the cores: two notebooks with thread pools
     # as wide as the machine slowed each other down (clean build 179 s with them, 156 s
-    # without). The share does not grow when fewer notebooks are pending, so that a model
-    # retrained alone is timed as the others were.
-    threads = str(max(1, available_cores() // jobs))
-    print(f"execute: {len(pending)} notebook(s), {min(jobs, len(pending))} at a time, {threads} thread(s) each", flush=True)
+    # without). The share depends on the whole book, not on how many notebooks are pending,
+    # so that a model retrained alone is timed as the others were.
+    share = str(max(1, available_cores() // min(jobs, len(notebooks))))
+    threads = {name: os.environ.get(name, share) for name in THREAD_VARIABLES}  # a value already set wins
+    print(
+        f"execute: {len(pending)} notebook(s), {min(jobs, len(pending))} at a time, "
+        f"{threads['TF_NUM_INTRAOP_THREADS']} thread(s) each",
+        flush=True,
+    )
     started = time.perf_counter()
     if "MNIST_DIR" not in os.environ:
         # A first download of MNIST happens here, once, not in two kernels at the same time.
@@ -173,7 +178,7 @@ def main(argv=None) -> int:
 
     # The pages these kernels make are static: widgets that need a kernel say so (mnist_course.explorer).
     static = {STATIC_PAGE_VARIABLE: "1"}
-    environment = {name: os.environ.get(name, threads) for name in THREAD_VARIABLES} | static
+    environment = threads | static
     failed = _execute_and_cache(pending, jobs, environment, root, cache, settings)
     print(f"execute: done in {time.perf_counter() - started:.1f} s", flush=True)
     if failed:

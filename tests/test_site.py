@@ -5,7 +5,7 @@ alt text, no accessibility violation of any impact (axe-core), bytes within budg
 HTML (the Nu Html Checker). Prints a table of page weights.
 
 Each page is opened, then scrolled through to its end, so that what loads when a reader gets
-there (MathJax, the widget manager) loads, runs and is checked too.
+there (MathJax, the explorer's widgets) loads, runs and is checked too.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Vendor the site's third-party JavaScript from the npm registry, at pinned versions.
 
-The published site must load nothing from a CDN, so the widget manager that
-makes the explorer interactive without a kernel, RequireJS which it needs,
+The published site must load nothing from a CDN, so the widget manager (for
+widgets that ``assets/js/widgets-loader.js`` cannot draw itself), RequireJS which it needs,
 and MathJax live in ``assets/vendor/`` (served as ``_static/vendor/``). They are committed: a reader's
 ``make book`` then needs neither npm nor a network. This script is how they
 got there; run it (it needs npm) only to change a version:

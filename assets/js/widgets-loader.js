@@ -58,7 +58,8 @@
     Object.keys(models).forEach(function (id) {
       if (models[id].model_name !== "LinkModel") return;
       var source = state(id).source, target = state(id).target;
-      var a = idOf(source[0]), b = idOf(target[0]);
+      var a = idOf(source && source[0]), b = idOf(target && target[0]);
+      if (!models[a] || !models[b]) throw new Error("a link to a widget the page did not save");
       listen(a, source[1], function (value) { set(b, target[1], value); });
       listen(b, target[1], function (value) { set(a, source[1], value); });
       state(b)[target[1]] = state(a)[source[1]];
@@ -113,10 +114,13 @@
       DropdownModel: function (id) {
         var select = document.createElement("select");
         state(id)._options_labels.forEach(function (text, index) {
-          select.appendChild(new Option(text, String(index), false, index === state(id).index));
+          select.appendChild(new Option(text, String(index)));
         });
+        // Nothing chosen (index null) shows as nothing chosen, so that choosing any option is a change.
+        function showIndex(index) { select.selectedIndex = index == null ? -1 : index; }
+        showIndex(state(id).index);
         select.addEventListener("change", function () { set(id, "index", select.selectedIndex); });
-        listen(id, "index", function (index) { select.selectedIndex = index; });
+        listen(id, "index", showIndex);
         return labelled(id, select, "lite-dropdown");
       },
       IntSliderModel: function (id) {
@@ -129,6 +133,7 @@
         input.value = s.value;
         var readout = document.createElement("output");
         readout.className = "lite-readout";
+        readout.setAttribute("aria-hidden", "true");  // the slider itself tells a screen reader its value
         readout.textContent = s.value;
         input.addEventListener("input", function () { set(id, "value", Number(input.value)); });
         listen(id, "value", function (value) {
@@ -173,14 +178,16 @@
       return element;
     }
 
-    views.forEach(function (script) {
+    var areas = views.map(function (script) {
       var id = JSON.parse(script.textContent).model_id;
-      if (!models[id]) return;
+      if (!models[id]) throw new Error("a widget view of a model the page did not save");
       var area = document.createElement("div");
       area.className = "widget-subarea lite-widgets";  // the theme draws it as a panel in dark mode
       area.appendChild(view(id));
-      script.parentElement.insertBefore(area, script.nextSibling);
+      return [script, area];
     });
+    // Shown only once every view is drawn: a state this drawer cannot follow falls back whole.
+    areas.forEach(function (pair) { pair[0].parentElement.insertBefore(pair[1], pair[0].nextSibling); });
   }
 
   // ---- the full widget manager, for other models ---------------------------------------------
@@ -225,8 +232,12 @@
   var views = Array.prototype.slice.call(document.querySelectorAll("script[type='application/vnd.jupyter.widget-view+json']"));
   var models = savedState();
   if (models && drawable(models)) {
-    drawWithoutManager(models, views);
-    return;
+    try {
+      drawWithoutManager(models, views);
+      return;
+    } catch (error) {
+      console.warn("widgets: drawing them without the widget manager failed, loading it", error);
+    }
   }
   var places = views.map(function (view) { return view.parentElement; });
   if (!places.length || !("IntersectionObserver" in window)) {

@@ -22,8 +22,10 @@ By default ``otter assign`` also runs every test against the solutions, in a Jup
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -97,18 +99,19 @@ def normalise_notebook(notebook: dict, name: str) -> dict:
 
 
 def assign(name: str, out_dir: Path, run_tests: bool) -> None:
-    """Run `otter assign` on one source into out_dir (its own process: otter changes directory)."""
-    command = [sys.executable, "-m", "otter", "assign", "--no-pdfs"]
-    if not run_tests:
-        command.append("--no-run-tests")
-    command += [str(SOURCE_DIR / f"{name}.ipynb"), str(out_dir)]
+    """Run Otter Assign on one source into out_dir, in this process: importing otter takes
+    seconds, assigning an exercise a fraction of one (otter changes directory and back)."""
+    import otter.assign
     from environment import QUIET_TENSORFLOW, with_defaults
 
-    result = subprocess.run(command, capture_output=True, text=True, env=with_defaults(QUIET_TENSORFLOW))
-    if result.returncode != 0:
-        raise SystemExit(
-            f"otter assign failed for {name} (exit {result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-        )
+    # The kernel in which otter runs the tests on the solution inherits this environment.
+    os.environ.update(with_defaults(QUIET_TENSORFLOW))
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
+            otter.assign.main(str(SOURCE_DIR / f"{name}.ipynb"), str(out_dir), no_pdfs=True, no_run_tests=not run_tests)
+    except Exception as error:
+        raise SystemExit(f"otter assign failed for {name}: {type(error).__name__}: {error}\n{said.getvalue()[-4000:]}") from error
 
 
 def build_one(name: str, student_dir: Path, autograder_dir: Path | None, run_tests: bool) -> None:

@@ -488,17 +488,18 @@ def _shortcut_notebook(solution: Path, target: Path, shortcuts) -> None:
     target.write_text(json.dumps(notebook), encoding="utf-8")
 
 
-# One exercise's solution is also run and exported as a student would (the export is the same
-# cell in every exercise; the blank runs export a zip for each): its zip must score full marks.
-EXPORTED_SOLUTION = "02_flattening"
+# One exercise's exports are graded: its solution, run and exported as a student would, must
+# score full marks, and the zip its untouched notebook exported (see blank_runs) zero. The
+# export cell and the grading of a zip are the same in every exercise; what differs, each
+# exercise's tests on blank answers, is run on every exercise in process above.
+GRADED_EXPORTS = "02_flattening"
 
 
 @pytest.fixture(scope="session")
 def graded(built, blank_runs, tmp_path_factory):
     """For each exercise, graded by the instructor's command (exercises/grade.py): the solution as a
-    downloaded notebook, the zip grader.export() wrote when the untouched notebook was run (see
-    blank_runs: the export a student hands in) and, where the library has answers, the solution
-    with answers taken from the library."""
+    downloaded notebook and, where the library has answers, the solution with answers taken from
+    the library; for GRADED_EXPORTS, also the zips a student hands in."""
     root = tmp_path_factory.mktemp("grading")
 
     def one(name):
@@ -506,7 +507,7 @@ def graded(built, blank_runs, tmp_path_factory):
         submissions.mkdir(parents=True)
         solution = built / "autograder" / name / f"{name}.ipynb"
         shutil.copyfile(solution, submissions / "solved.ipynb")
-        if name == EXPORTED_SOLUTION:
+        if name == GRADED_EXPORTS:
             # What a student hands in: the zip grader.export() writes at the end of a complete Run All.
             work = root / name / "student-work"
             work.mkdir()
@@ -515,8 +516,9 @@ def graded(built, blank_runs, tmp_path_factory):
             exported = sorted(work.glob(f"{name}_*.zip"))
             assert len(exported) == 1, f"{name}: grader.export() made {exported}"
             shutil.copyfile(exported[0], submissions / "solved.zip")
-        if not isinstance(blank_runs[name], BaseException) and len(blank_runs[name][1]) == 1:
-            shutil.copyfile(blank_runs[name][1][0], submissions / "untouched.zip")
+            # What a student hands in who answered nothing: the zip of Run All on the untouched notebook.
+            if not isinstance(blank_runs[name], BaseException) and len(blank_runs[name][1]) == 1:
+                shutil.copyfile(blank_runs[name][1][0], submissions / "untouched.zip")
         if name in ("02_flattening", "05_results"):
             _shortcut_notebook(solution, submissions / "library.ipynb", SHORTCUTS[name])
         rows = grade(
@@ -536,9 +538,9 @@ def graded(built, blank_runs, tmp_path_factory):
 @pytest.mark.slow
 def test_solution_scores_full_marks(graded):
     """The solution as a downloaded notebook, and one exercise's as the zip its Run All exported."""
-    assert "solved.zip" in graded[EXPORTED_SOLUTION], "the exported solution was not graded"
+    assert "solved.zip" in graded[GRADED_EXPORTS], "the exported solution was not graded"
     solutions = [(name, rows["solved.ipynb"]) for name, rows in graded.items()]
-    solutions.append((EXPORTED_SOLUTION, graded[EXPORTED_SOLUTION]["solved.zip"]))
+    solutions.append((GRADED_EXPORTS, graded[GRADED_EXPORTS]["solved.zip"]))
     for name, row in solutions:
         assert row["error"] == "", f"{name}: {row['error']}"
         assert float(row["possible"]) > 0 and float(row["total"]) == float(row["possible"]), f"{name}: the solution scored {row}"
@@ -549,13 +551,13 @@ def test_solution_scores_full_marks(graded):
 @pytest.mark.slow
 def test_untouched_notebook_scores_zero_without_crashing(graded):
     """The zip exported from the untouched notebook: every question 0, no grading error."""
-    for name, rows in graded.items():
-        assert "untouched.zip" in rows, f"{name}: Run All on the untouched notebook exported no zip (see test_blank_notebook_runs_to_the_end)"
-        row = rows["untouched.zip"]
-        assert row["error"] == "", f"{name}: the untouched notebook could not be graded: {row['error']}"
-        questions = [column for column in row if re.fullmatch(r"q\d+", column)]
-        assert questions and float(row["possible"]) > 0, f"{name}: the grade of the untouched notebook has no questions: {row}"
-        assert all(float(row[q]) == 0 for q in questions) and float(row["total"]) == 0, f"{name}: untouched scored {row}"
+    rows = graded[GRADED_EXPORTS]
+    assert "untouched.zip" in rows, "Run All on the untouched notebook exported no zip (see test_blank_notebook_runs_to_the_end)"
+    row = rows["untouched.zip"]
+    assert row["error"] == "", f"the untouched notebook could not be graded: {row['error']}"
+    questions = [column for column in row if re.fullmatch(r"q\d+", column)]
+    assert questions and float(row["possible"]) > 0, f"the grade of the untouched notebook has no questions: {row}"
+    assert all(float(row[q]) == 0 for q in questions) and float(row["total"]) == 0, f"the untouched notebook scored {row}"
 
 
 @pytest.mark.slow

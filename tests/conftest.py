@@ -70,13 +70,45 @@ def built_book() -> Path:
     return HTML
 
 
+@pytest.fixture(scope="session")
+def binder_python(tmp_path_factory) -> Path:
+    """A fresh virtual environment from requirements.txt alone, as Binder (repo2docker) builds one,
+    made once per test session and shared by its workers (the first to ask makes it, another
+    asking meanwhile waits). Returns its Python."""
+    from filelock import FileLock
+
+    runtime = (ROOT / "runtime.txt").read_text().strip()
+    assert runtime == f"python-{sys.version_info.major}.{sys.version_info.minor}", f"runtime.txt says {runtime}"
+    session_temp = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        session_temp = session_temp.parent  # each worker's folder is in the session's
+    venv = session_temp / "binder-env"
+    python, outcome = venv / "bin" / "python", session_temp / "binder-env.outcome"
+    with FileLock(session_temp / "binder-env.lock"):
+        if not outcome.exists():
+            steps = [[sys.executable, "-m", "venv", str(venv)],
+                     # Not compiled here: a kernel compiles what it imports, as on first use.
+                     [str(python), "-m", "pip", "install", "--quiet", "--no-compile", "-r", "requirements.txt"]]
+            result = "ok"
+            for step in steps:
+                run = subprocess.run(step, cwd=ROOT, capture_output=True, text=True)
+                if run.returncode != 0:
+                    result = f"{' '.join(step[-4:])} failed (exit {run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+                    break
+            outcome.write_text(result)
+    if outcome.read_text() != "ok":
+        pytest.fail(f"The fresh environment from requirements.txt could not be made: {outcome.read_text()}")
+    return python
+
+
 # `make test` runs two workers, each taking whole files in this order (--dist loadfile
 # --no-loadscope-reorder): the book build first, so that it starts at once; then what the other
-# worker runs meanwhile: the exercises (no book) and the launch notebooks, whose fresh Binder
-# environment needs no book either; then the longest of the rest; then the others by name.
+# worker runs meanwhile: Binder's fresh environment (mostly writing files: it costs the build
+# little) and the exercises (no book); then the launch notebooks in that environment, on the
+# worker that built the book; then the longest of the rest; then the others by name.
 FIRST_FILES = [
     "test_book.py",
-    "test_exercises.py", "test_launch_notebooks.py",
+    "test_binder_environment.py", "test_exercises.py", "test_launch_notebooks.py",
     "test_site.py", "test_training.py", "test_data.py", "test_execute_notebooks.py", "test_draw_digit.py", "test_explorer.py",
 ]
 

@@ -147,23 +147,6 @@ def test_download_and_launch_links_open_the_launch_notebook(built_book, launch_t
 # --- the notebooks in JupyterLab, in Binder's environment --------------------------------------
 
 
-@pytest.fixture(scope="module")
-def binder_python(tmp_path_factory):
-    """A fresh virtual environment from requirements.txt alone, as Binder (repo2docker) builds one."""
-    runtime = (ROOT / "runtime.txt").read_text().strip()
-    assert runtime == f"python-{sys.version_info.major}.{sys.version_info.minor}", f"runtime.txt says {runtime}"
-    venv = tmp_path_factory.mktemp("binder") / "venv"
-    _run([sys.executable, "-m", "venv", str(venv)])
-    python = venv / "bin" / "python"
-    _run([str(python), "-m", "pip", "install", "--quiet", "--no-compile", "-r", "requirements.txt"], cwd=ROOT)
-    return python
-
-
-def test_fresh_environment_imports_the_course(binder_python):
-    result = _run([str(binder_python), "-c", "import mnist_course, keras, tensorflow, ipywidgets, otter, jupyterlab; print(mnist_course.__file__)"])
-    assert str(ROOT / "mnist_course") in result.stdout
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -236,11 +219,15 @@ def _kernel_peak_memory(url: str, doc: str) -> int:
     raise AssertionError(f"the kernel process of {doc} was not found")
 
 
+# The panel of an open notebook, found by its path among the main area's tabs.
+PANEL = "const panel = [...window.jupyterapp.shell.widgets('main')].find(w => w.context && w.context.path === doc && w.content);"
+
 # Run every cell; the command's promise settles when the last cell has run.
 RUN_ALL = """async (doc) => {
     const app = window.jupyterapp;
-    const panel = app.shell.currentWidget;
-    if (panel.context.path !== doc) return {errors: [`JupyterLab opened ${panel.context.path}, not ${doc}`]};
+    """ + PANEL + """
+    if (!panel) return {errors: [`JupyterLab has no panel for ${doc}`]};
+    app.shell.activateById(panel.id);
     await panel.sessionContext.ready;
     const limit = new Promise((_, fail) => setTimeout(() => fail(new Error('still running after 10 minutes')), 600000));
     await Promise.race([app.commands.execute('notebook:run-all-cells'), limit]);
@@ -256,8 +243,8 @@ RUN_ALL = """async (doc) => {
 }"""
 
 # What a reader sees: every Markdown cell as rendered, every image under the code.
-SEEN = """() => {
-    const panel = window.jupyterapp.shell.currentWidget;
+SEEN = """(doc) => {
+    """ + PANEL + """
     const markdown = panel.content.widgets.filter(w => w.model.type === 'markdown');
     let imageOutputs = 0;
     for (const cell of panel.content.model.cells) {
@@ -279,67 +266,101 @@ def _known_memory_miss(doc):
     return pytest.param(doc, marks=pytest.mark.xfail(strict=True, raises=KernelMemoryMiss, reason=reason)) if reason else doc
 
 
-def _run_chapter(url: str, built_book: Path, doc: str) -> dict:
-    """Open ``doc`` in JupyterLab in a browser of its own, run every cell, and check what a learner sees.
+# Open a notebook as the file browser does, in view, and wait until its panel is ready.
+OPEN = """async (doc) => {
+    const app = window.jupyterapp;
+    await app.restored;
+    const opened = await app.commands.execute('docmanager:open', {path: doc, factory: 'Notebook'});
+    await opened.context.ready;
+    app.shell.activateById(opened.id);
+}"""
 
-    Returns the kernel's peak memory and the uncaught errors of the page; a failed check raises.
+
+def _run_chapter(tab, url: str, built_book: Path, doc: str) -> dict:
+    """Open ``doc`` in the JupyterLab of ``tab``, run every cell, and check what a learner sees.
+
+    Returns the kernel's peak memory; a failed check raises. The notebook is closed and its
+    kernel shut down afterwards, whatever happened.
     """
+    try:
+        tab.evaluate(OPEN, f"{doc}.ipynb")
+        result = tab.evaluate(RUN_ALL, f"{doc}.ipynb")
+        assert not result["errors"], f"{doc}: errors in Jupyter: {result['errors']}"
+        # Render every Markdown cell (JupyterLab renders lazily), then read what is shown.
+        tab.evaluate("(doc) => { " + PANEL + " panel.content.widgets.forEach(w => { if (w.model.type === 'markdown') w.rendered = true; }); }", f"{doc}.ipynb")
+        tab.wait_for_timeout(500)
+        seen = tab.evaluate(SEEN, f"{doc}.ipynb")
+        assert len(seen["rendered"]) == seen["markdownCells"] and None not in seen["rendered"], f"{doc}: some Markdown was not rendered"
+        for text in seen["rendered"]:
+            found = MYST_SYNTAX.search(text)
+            assert found is None, f"{doc}: a rendered Markdown cell shows {found.group(0)!r}:\n{text[:400]}"
+        site_figures = len(figures(page(built_book, doc)))
+        assert seen["path"] == f"{doc}.ipynb", f"JupyterLab shows {seen['path']}, not {doc}"
+        assert seen["images"] >= site_figures, (
+            f"{doc}: {seen['images']} images shown in Jupyter ({seen['imageOutputs']} image outputs), {site_figures} figures on the page"
+        )
+        if doc == "book/draw_a_digit":
+            _draw_and_read(tab)
+        if doc == "book/05_explorer":
+            # A live kernel is there: the explorer says what Train now does, not that it needs one.
+            text = tab.locator(".jp-OutputArea-output .widget-html-content", has_text="Train now").first.inner_text()
+            assert "in this notebook's kernel" in text and "does not have" not in text, text
+            # On the site the hint lives in the page's saved widget state.
+            static = (built_book / f"{doc}.html").read_text(encoding="utf-8")
+            assert "which this page does not have" in static and "in this notebook's kernel" not in static
+        return {"peak": _kernel_peak_memory(url, doc), "images": seen["images"]}
+    finally:
+        _shut_down_kernel(url, doc)  # free its memory for the chapters still to run
+        # Close the notebook without the "save changes?" dialog: the next one opens alone.
+        tab.evaluate("""(doc) => { const app = window.jupyterapp;
+            for (const w of [...app.shell.widgets('main')]) if (w.context && w.context.path === doc) w.dispose(); }""", f"{doc}.ipynb")
+
+
+def _run_chapters(url: str, built_book: Path, queue) -> dict:
+    """Take chapters from ``queue`` until it is empty, each in the same JupyterLab page of one
+    browser (JupyterLab loads once, as for a learner who opens one chapter after another):
+    doc -> what _run_chapter returned (with the page's uncaught errors meanwhile), or the exception."""
+    import queue as queues
+
     from browser import launch
 
-    page_errors = []
+    runs = {}
     with launch() as browser:
         tab = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page_errors = []
         tab.on("pageerror", lambda error: page_errors.append(str(error)))
-        try:
-            # ?reset: a workspace of its own, so no notebook of an earlier run is reopened.
-            tab.goto(f"{url}/lab/tree/{doc}.ipynb?reset")
-            tab.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget && window.jupyterapp.shell.currentWidget.content", timeout=120_000)
-            result = tab.evaluate(RUN_ALL, f"{doc}.ipynb")
-            assert not result["errors"], f"{doc}: errors in Jupyter: {result['errors']}"
-            # Render every Markdown cell (JupyterLab renders lazily), then read what is shown.
-            tab.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets.forEach(w => { if (w.model.type === 'markdown') w.rendered = true; })")
-            tab.wait_for_timeout(500)
-            seen = tab.evaluate(SEEN)
-            assert len(seen["rendered"]) == seen["markdownCells"] and None not in seen["rendered"], f"{doc}: some Markdown was not rendered"
-            for text in seen["rendered"]:
-                found = MYST_SYNTAX.search(text)
-                assert found is None, f"{doc}: a rendered Markdown cell shows {found.group(0)!r}:\n{text[:400]}"
-            site_figures = len(figures(page(built_book, doc)))
-            assert seen["path"] == f"{doc}.ipynb", f"JupyterLab shows {seen['path']}, not {doc}"
-            assert seen["images"] >= site_figures, (
-                f"{doc}: {seen['images']} images shown in Jupyter ({seen['imageOutputs']} image outputs), {site_figures} figures on the page"
-            )
-            if doc == "book/draw_a_digit":
-                _draw_and_read(tab)
-            if doc == "book/05_explorer":
-                # A live kernel is there: the explorer says what Train now does, not that it needs one.
-                text = tab.locator(".jp-OutputArea-output .widget-html-content", has_text="Train now").first.inner_text()
-                assert "in this notebook's kernel" in text and "does not have" not in text, text
-                # On the site the hint lives in the page's saved widget state.
-                static = (built_book / f"{doc}.html").read_text(encoding="utf-8")
-                assert "which this page does not have" in static and "in this notebook's kernel" not in static
-            return {"peak": _kernel_peak_memory(url, doc), "images": seen["images"], "page_errors": page_errors}
-        finally:
-            _shut_down_kernel(url, doc)  # free its memory for the chapters still to run
+        # ?reset: a workspace of its own, so no notebook of an earlier run is reopened.
+        tab.goto(f"{url}/lab?reset")
+        tab.wait_for_function("window.jupyterapp && window.jupyterapp.shell && window.jupyterapp.commands.hasCommand('docmanager:open')", timeout=120_000)
+        while True:
+            try:
+                doc = queue.get_nowait()
+            except queues.Empty:
+                return runs
+            page_errors.clear()
+            try:
+                runs[doc] = _run_chapter(tab, url, built_book, doc) | {"page_errors": list(page_errors)}
+            except Exception as error:  # reported by that chapter's test, not by all of them
+                runs[doc] = error
 
 
 @pytest.fixture(scope="module")
 def chapter_runs(request, jupyterlab, built_book) -> dict:
-    """Every chapter the session's tests ask for, run in JupyterLab two at a time (a kernel is one
-    thread; much of a run is waiting): doc -> what _run_chapter returned, or the exception that stopped it."""
+    """Every chapter the session's tests ask for, run in JupyterLab, two at a time (a kernel is one
+    thread; much of a run is waiting): doc -> what _run_chapters gave."""
+    import queue as queues
     from concurrent.futures import ThreadPoolExecutor
 
     asked = {item.callspec.params["doc"] for item in request.session.items if item.originalname == "test_chapter_runs_in_jupyterlab_as_a_learner_sees_it"}
-    chapters = [doc for doc in CHAPTERS if doc in asked]
-
-    def run(doc):
-        try:
-            return _run_chapter(jupyterlab, built_book, doc)
-        except Exception as error:  # reported by that chapter's test, not by all of them
-            return error
-
+    chapters = queues.Queue()
+    for doc in (doc for doc in CHAPTERS if doc in asked):
+        chapters.put(doc)
+    runs = {}
+    # Two threads, a browser each (Playwright's sync API is per thread).
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(chapters, pool.map(run, chapters)))
+        for found in pool.map(lambda _: _run_chapters(jupyterlab, built_book, chapters), range(2)):
+            runs.update(found)
+    return runs
 
 
 @pytest.mark.browser

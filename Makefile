@@ -22,8 +22,9 @@ $(VENV)/.test-requirements: $(VENV)/.requirements requirements-test.txt
 	touch $@
 
 # jupyter-cache knows only the notebooks' text: when the library they import
-# changes, forget the executed notebooks (trained models stay cached).
-LIBRARY_HASH = $(shell find mnist_course -name "*.py" | sort | xargs cat | sha256sum | cut -c1-16)
+# changes, forget the executed notebooks (trained models stay cached). The drawing
+# pad's script, style and markup are in a notebook's output too.
+LIBRARY_HASH = $(shell find mnist_course -name "*.py" -o -path "mnist_course/draw/*" -type f | sort | xargs cat | sha256sum | cut -c1-16)
 
 ## book: build the site into _build/html, executing every notebook (cached; one per core, then Sphinx), and the launch notebooks into _build/launch
 book: $(VENV)/.requirements

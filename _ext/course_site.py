@@ -15,6 +15,8 @@ puts twice; this extension takes them off, where the theme offers no setting:
   draw themselves: no MathJax (260 kB gzipped and about a second of a phone's CPU) on
   a page whose formulas all convert; MathJax stays for a formula that does not;
 - a ``<meta name="description">`` on every page (the first paragraph of its text);
+- the drawing pad's weights (hundreds of kB of JSON in its notebook output) in files of
+  their own, which the pad fetches when a reader reaches it, not in the page;
 - a valid ``index.html`` at the site's root, redirecting to the first page.
 """
 
@@ -111,6 +113,32 @@ def describe_page(app: Sphinx, pagename: str, templatename: str, context: dict, 
     text = _first_paragraph(doctree) if doctree is not None else ""
     description = _shorten(text) if text else SITE_DESCRIPTION
     context["metatags"] = context.get("metatags", "") + f'\n<meta name="description" content="{html.escape(description)}" />'
+
+
+# --------------------------------------------------------------------------- drawing pad weights
+
+# What mnist_course.export.embed_html writes (JSON of numbers and names never holds "</").
+_DRAW_MODEL = re.compile(r'<script type="application/json" id="(mnist-draw-model-[\w-]+)" class="mnist-draw-model">(.*?)</script>', re.S)
+DRAW_MODELS_DIR = "_static/draw-models"
+
+
+def draw_models_as_files(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Each model in the page's body to ``_static/draw-models/ID-HASH.json``; the element keeps
+    its address in ``data-src`` (draw.js fetches it on first use) and nothing else."""
+    body = context.get("body", "")
+    if "mnist-draw-model" not in body:
+        return
+    folder = Path(app.outdir) / DRAW_MODELS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def to_file(match) -> str:
+        element_id, text = match.groups()
+        name = f"{element_id}-{hashlib.sha256(text.encode()).hexdigest()[:12]}.json"
+        (folder / name).write_text(text, encoding="utf-8")
+        url = context["pathto"](f"{DRAW_MODELS_DIR}/{name}", 1)
+        return f'<script type="application/json" id="{element_id}" class="mnist-draw-model" data-src="{html.escape(url)}"></script>'
+
+    context["body"] = _DRAW_MODEL.sub(to_file, body)
 
 
 # --------------------------------------------------------------------------- math
@@ -331,6 +359,7 @@ def setup(app: Sphinx) -> dict:
     # After the other extensions have added their assets to the page.
     app.connect("html-page-context", lean_assets, priority=900)
     app.connect("html-page-context", describe_page)
+    app.connect("html-page-context", draw_models_as_files)
     app.connect("build-finished", subset_icons)
     # Before sphinx-external-toc's, which writes a bare redirect when index.html is missing.
     app.connect("build-finished", write_index, priority=100)

@@ -141,8 +141,9 @@ class DrawingPad:
     Displayed (the last expression of a cell), it is one HTML output: the
     widget's markup, the models' weights and the centre as JSON, and the
     scripts that add its style to the page's ``<head>`` and run it. The static
-    site shows that output as it is; JupyterLab and Colab run its scripts when
-    the cell runs.
+    site shows that output with the weights moved to files of their own, which
+    the script fetches on first use (the site's build does it: _ext/course_site.py);
+    JupyterLab and Colab run its scripts when the cell runs.
     """
 
     def __init__(self, models: Sequence[Mapping], centre: Sequence[float]):

@@ -8,11 +8,13 @@ preprocessing (mnist_course.export), which the browser tests compare against.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 from mnist_course import export
 
@@ -331,7 +333,7 @@ def test_drawn_one_and_zero_are_read_correctly(draw_page, model):
     assert widget.get_attribute("data-model") == model
 
     _draw(page, ONE)
-    assert widget.get_attribute("data-prediction") == "1"
+    expect(widget).to_have_attribute("data-prediction", "1")  # once the weights are fetched
     assert "reads 1" in page.locator(".mnist-draw-verdict").inner_text()
     seen = np.array(page.evaluate("() => Array.from(mnistDraw.widgets[0].input)"))
     assert seen.shape == (784,) and 0 < seen.sum() and seen.max() <= 1
@@ -340,7 +342,7 @@ def test_drawn_one_and_zero_are_read_correctly(draw_page, model):
     assert widget.get_attribute("data-prediction") == ""
 
     _draw(page, ZERO)
-    assert widget.get_attribute("data-prediction") == "0"
+    expect(widget).to_have_attribute("data-prediction", "0")
     assert "reads 0" in page.locator(".mnist-draw-verdict").inner_text()
     bars = page.locator(".mnist-draw-bar")
     assert bars.count() == 10
@@ -365,7 +367,7 @@ def test_touch_and_keyboard(draw_page):
             at("pointerup", 0.5, 0.85);
         }"""
     )
-    assert widget.get_attribute("data-prediction") == "1"
+    expect(widget).to_have_attribute("data-prediction", "1")
     # Keyboard: focus the arrow button, press Enter twice; then the Clear button.
     right = page.get_by_role("button", name="Move the input one pixel right")
     right.focus()
@@ -387,7 +389,7 @@ def test_page_makes_no_request_beyond_127_0_0_1(draw_page):
     page, traffic = draw_page
     page.locator('.mnist-draw input[value="hidden"]').check()
     _draw(page, ONE)
-    assert page.locator(".mnist-draw").get_attribute("data-prediction") == "1"
+    expect(page.locator(".mnist-draw")).to_have_attribute("data-prediction", "1")
     page.wait_for_load_state("networkidle")
     assert traffic.requests, "the recorder saw no request at all"
     assert traffic.foreign == [], f"requests to other hosts: {traffic.foreign}"
@@ -442,12 +444,35 @@ def test_page_figures_and_glued_claims(built_book, trained_models):
         f"The first, with a single layer, reads {single.test_accuracy * 100:.1f} % of the test images right.",
         f"The other has one hidden layer of {hidden.config.hidden[0]} units and reads {hidden.test_accuracy * 100:.1f} % of them right.",
         f"on the {single.params:,} trained weights of the single-layer model",
+        "the course's website keeps them in files of their own, which the page fetches when you first point at the pad",
     ):
         assert claim in text, f"missing or wrong: {claim!r}"
-    # The weights are in the page, as the script expects them.
+    # The weights are not in the page: each model's element holds the address of its file.
     for name in ("single", "hidden"):
         element = soup.select_one(f"script#mnist-draw-model-{name}")
-        assert element is not None
+        assert element is not None and not element.string, f"{name}: the weights are still in the page"
+        model = json.loads(((built_book / "book") / element["data-src"]).read_text())
+        assert model["name"] == name and model["params"] == trained_models[name].params
+    assert len((built_book / "book/draw_a_digit.html").read_bytes()) < 150_000, "the page carries more than its text"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_weights_are_fetched_when_a_reader_reaches_the_pad(draw_page):
+    """Loading the page fetches no weights (a reader who only reads downloads none); pointing at
+    the pad fetches the chosen model's, and choosing the other model fetches that one."""
+    page, traffic = draw_page
+    page.wait_for_load_state("networkidle")
+    fetched = lambda: [url for url in traffic.requests if "/draw-models/" in url]
+    assert fetched() == [], f"weights fetched before anyone drew: {fetched()}"
+    _draw(page, ONE)
+    expect(page.locator(".mnist-draw")).to_have_attribute("data-prediction", "1")
+    assert len(fetched()) == 1 and "mnist-draw-model-single-" in fetched()[0], fetched()
+    page.locator('.mnist-draw input[value="hidden"]').check()
+    expect(page.locator(".mnist-draw")).to_have_attribute("data-model", "hidden")
+    expect(page.locator(".mnist-draw")).to_have_attribute("data-prediction", "1")
+    assert len(fetched()) == 2 and "mnist-draw-model-hidden-" in fetched()[1], fetched()
+    assert traffic.failed == []
 
 
 @pytest.mark.slow

@@ -1,8 +1,11 @@
 /*
  * "Draw a digit": classify a drawing in the browser with the course's trained
- * dense models. No libraries, no requests: the weights are JSON elements in the
- * page (<script type="application/json" id="mnist-draw-model-NAME">), written
- * when the book was built, and so is the point where the preprocessing puts a
+ * dense models. No libraries: the weights are JSON elements in the page
+ * (<script type="application/json" id="mnist-draw-model-NAME">), written when
+ * the book was built. On the static site the build moves them to files of their
+ * own (the element keeps their address in data-src), fetched when a reader
+ * first draws or reaches the pad, so the page itself stays light; in a live
+ * notebook they stay in the output. So is the point where the preprocessing puts a
  * drawing's centre of mass (id="mnist-draw-preprocessing"): MNIST's own
  * digits' average, measured from the training images
  * (mnist_course.export.centring_target).
@@ -193,22 +196,44 @@
     return { outputs: outputs, probabilities: probabilities, prediction: best };
   }
 
-  var models = {};
+  var models = {}; // name -> the parsed model
+  var loading = {}; // name -> the promise of it
 
-  // The model NAME, parsed from its JSON element on first use.
+  // The model NAME if it is in the page or fetched already, else null (see loadModel).
   function model(name) {
     if (!models[name]) {
       var element = document.getElementById("mnist-draw-model-" + name);
       if (!element) throw new Error("this page holds no model named " + name);
+      if (element.hasAttribute("data-src")) return null;
       models[name] = JSON.parse(element.textContent);
     }
     return models[name];
   }
 
-  // Many inputs at once (each 784 values): [{outputs, probabilities, prediction}, ...].
+  // A promise of the model NAME: from the page, or fetched from its data-src once.
+  function loadModel(name) {
+    if (!loading[name]) {
+      loading[name] = new Promise(function (resolve) { resolve(model(name)); }).then(function (found) {
+        if (found) return found;
+        var url = document.getElementById("mnist-draw-model-" + name).getAttribute("data-src");
+        return fetch(url).then(function (response) {
+          if (!response.ok) throw new Error("the weights did not load (" + response.status + ")");
+          return response.json();
+        }).then(function (fetched) {
+          models[name] = fetched;
+          return fetched;
+        });
+      });
+      loading[name].catch(function () { delete loading[name]; }); // a later draw tries again
+    }
+    return loading[name];
+  }
+
+  // Many inputs at once (each 784 values): a promise of [{outputs, probabilities, prediction}, ...].
   function predictMany(name, inputs) {
-    var m = model(name);
-    return inputs.map(function (x) { return forward(m, x); });
+    return loadModel(name).then(function (m) {
+      return inputs.map(function (x) { return forward(m, x); });
+    });
   }
 
   /* ---------------------------------------------------------------- the widget */
@@ -267,6 +292,10 @@
 
   Widget.prototype.bind = function () {
     var self = this, canvas = this.canvas;
+    // Weights not in the page: fetch them as the reader reaches the pad, before the first stroke ends.
+    function prefetch() { loadModel(self.modelName()).catch(function () { /* update() says why */ }); }
+    this.root.addEventListener("pointerenter", prefetch);
+    this.root.addEventListener("focusin", prefetch);
     function point(event) {
       var box = canvas.getBoundingClientRect();
       return [((event.clientX - box.left) / box.width) * CANVAS, ((event.clientY - box.top) / box.height) * CANVAS];
@@ -390,11 +419,23 @@
   };
 
   Widget.prototype.update = function (announce) {
-    var input = null, name = this.modelName(), result = null;
+    var input = null, name = this.modelName(), result = null, self = this;
     try {
       input = preprocess(this.ink(), CANVAS, CANVAS);
       if (input && (this.offset[0] || this.offset[1])) input = shift(input, this.offset[0], this.offset[1]);
-      result = input ? forward(model(name), input) : null;
+      var weights = input ? model(name) : null;
+      if (input && !weights) {
+        // Not fetched yet: say so, and read the drawing again when the weights are here.
+        this.status.textContent = "Loading the model\u2019s weights\u2026";
+        loadModel(name).then(function () {
+          self.status.textContent = "";
+          self.update(announce);
+        }, function (error) {
+          self.status.textContent = "The page could not load the model: " + error.message + ". Draw again to retry.";
+        });
+        return;
+      }
+      result = input ? forward(weights, input) : null;
     } catch (error) {
       this.status.textContent = "The page could not read the drawing: " + error.message;
     }
@@ -464,6 +505,7 @@
     shift: shift,
     forward: forward,
     model: model,
+    loadModel: loadModel,
     predictMany: predictMany,
     widgets: widgets,
     init: init,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from mnist_course import metrics, plots
@@ -47,3 +49,16 @@ def test_accuracy_under_changes_draws_a_panel_per_change_and_a_line_per_model():
         assert [list(line.get_ydata()) for line in ax.lines] == [results["single"], results["hidden"]]
         assert [line.get_color() for line in ax.lines] == [plots.TRAIN_COLOR, plots.TEST_COLOR]
         assert ax.get_ylim() == (0, 100)
+
+
+def test_network_diagram_is_the_same_small_svg_every_time():
+    """Lines and text as SVG: a few kB where a PNG of the same drawing is over 100 kB, byte for
+    byte the same on every build (no date, fixed ids), and labelled with the layer it shows."""
+    first, second = plots.network_diagram(), plots.network_diagram(activation="relu")
+    assert first.data.startswith("<svg") and "<path" in first.data
+    assert len(first.data.encode()) < 80_000
+    assert plots.network_diagram().data == first.data
+    assert first.data != second.data
+    # Cropped as the course's PNG figures are: the labels under the axes are in the picture.
+    height_pt = float(re.search(r'<svg[^>]* height="([\d.]+)pt"', first.data).group(1))
+    assert height_pt > 4.2 * 72, "the SVG is cut at the axes: the layer labels below them are lost"

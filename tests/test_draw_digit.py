@@ -352,6 +352,24 @@ def test_drawn_one_and_zero_are_read_correctly(draw_page, model):
 
 @pytest.mark.browser
 @pytest.mark.slow
+def test_weights_that_do_not_load_are_reported_and_tried_again(draw_page):
+    """A failed fetch of the weights says so in the pad (not a silent pad, not a console trace),
+    and the next drawing fetches them again."""
+    page, _ = draw_page
+    page.route("**/draw-models/**", lambda route: route.fulfill(status=503, body="unavailable"))
+    widget, status = page.locator(".mnist-draw"), page.locator(".mnist-draw-status")
+    _draw(page, ONE)
+    expect(status).to_contain_text("could not load the model")
+    assert widget.get_attribute("data-prediction") == ""
+    page.unroute("**/draw-models/**")
+    page.get_by_role("button", name="Clear").click()
+    _draw(page, ONE)
+    expect(widget).to_have_attribute("data-prediction", "1")
+    expect(status).to_have_text("")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
 def test_touch_and_keyboard(draw_page):
     """Pointer events from a pen or finger draw too; every control works from the keyboard."""
     page, _ = draw_page

@@ -5,8 +5,8 @@
  * the book was built. On the static site the build moves them to files of their
  * own (the element keeps their address in data-src), fetched when a reader
  * first draws or reaches the pad, so the page itself stays light; in a live
- * notebook they stay in the output. So is the point where the preprocessing puts a
- * drawing's centre of mass (id="mnist-draw-preprocessing"): MNIST's own
+ * notebook they stay in the output. The point where the preprocessing puts a
+ * drawing's centre of mass is a JSON element too (id="mnist-draw-preprocessing"): MNIST's own
  * digits' average, measured from the training images
  * (mnist_course.export.centring_target).
  *
@@ -427,13 +427,16 @@
       if (input && !weights) {
         // Not fetched yet: say so, and read the drawing again when the weights are here.
         this.status.textContent = "Loading the model\u2019s weights\u2026";
-        loadModel(name).then(function () {
-          self.status.textContent = "";
-          self.update(announce);
-        }, function (error) {
+        this.waitingForWeights = true;
+        loadModel(name).then(function () { self.update(announce); }, function (error) {
+          if (models[name]) return; // another attempt brought them meanwhile
           self.status.textContent = "The page could not load the model: " + error.message + ". Draw again to retry.";
         });
         return;
+      }
+      if (weights && this.waitingForWeights) {
+        this.waitingForWeights = false;
+        this.status.textContent = "";
       }
       result = input ? forward(weights, input) : null;
     } catch (error) {

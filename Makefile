@@ -24,7 +24,7 @@ $(VENV)/.test-requirements: $(VENV)/.requirements requirements-test.txt
 # jupyter-cache knows only the notebooks' text: when the library they import
 # changes, forget the executed notebooks (trained models stay cached). The drawing
 # pad's script, style and markup are in a notebook's output too.
-LIBRARY_HASH = $(shell find mnist_course -name "*.py" -o -path "mnist_course/draw/*" -type f | sort | xargs cat | sha256sum | cut -c1-16)
+LIBRARY_HASH = $(shell find mnist_course -name "*.py" -o -path "mnist_course/draw/*" \( -name "*.js" -o -name "*.css" -o -name "*.html" \) | sort | xargs cat | sha256sum | cut -c1-16)
 
 ## book: build the site into _build/html, executing every notebook (cached; one per core, then Sphinx), and the launch notebooks into _build/launch
 book: $(VENV)/.requirements

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 from pathlib import Path
 
@@ -118,13 +119,14 @@ def describe_page(app: Sphinx, pagename: str, templatename: str, context: dict, 
 # --------------------------------------------------------------------------- drawing pad weights
 
 # What mnist_course.export.embed_html writes (JSON of numbers and names never holds "</").
-_DRAW_MODEL = re.compile(r'<script type="application/json" id="(mnist-draw-model-[\w-]+)" class="mnist-draw-model">(.*?)</script>', re.S)
+_DRAW_MODEL = re.compile(r'<script type="application/json" id="mnist-draw-model-([\w-]+)" class="mnist-draw-model">(.*?)</script>', re.S)
 DRAW_MODELS_DIR = "_static/draw-models"
 
 
 def draw_models_as_files(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
-    """Each model in the page's body to ``_static/draw-models/ID-HASH.json``; the element keeps
-    its address in ``data-src`` (draw.js fetches it on first use) and nothing else."""
+    """Each model in the page's body to ``_static/draw-models/NAME-HASH.js``, a script handing it
+    to draw.js (``mnistDraw.receive``: a script loads from a site opened from disk, where fetch()
+    does not); the model's element keeps its address in ``data-src`` and nothing else."""
     body = context.get("body", "")
     if "mnist-draw-model" not in body:
         return
@@ -132,11 +134,12 @@ def draw_models_as_files(app: Sphinx, pagename: str, templatename: str, context:
     folder.mkdir(parents=True, exist_ok=True)
 
     def to_file(match) -> str:
-        element_id, text = match.groups()
-        name = f"{element_id}-{hashlib.sha256(text.encode()).hexdigest()[:12]}.json"
-        (folder / name).write_text(text, encoding="utf-8")
-        url = context["pathto"](f"{DRAW_MODELS_DIR}/{name}", 1)
-        return f'<script type="application/json" id="{element_id}" class="mnist-draw-model" data-src="{html.escape(url)}"></script>'
+        name, text = match.groups()
+        script = f"window.mnistDraw.receive({json.dumps(name)}, {text});\n"
+        filename = f"{name}-{hashlib.sha256(script.encode()).hexdigest()[:12]}.js"
+        (folder / filename).write_text(script, encoding="utf-8")
+        url = context["pathto"](f"{DRAW_MODELS_DIR}/{filename}", 1)
+        return f'<script type="application/json" id="mnist-draw-model-{name}" class="mnist-draw-model" data-src="{html.escape(url)}"></script>'
 
     context["body"] = _DRAW_MODEL.sub(to_file, body)
 

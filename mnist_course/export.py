@@ -11,9 +11,10 @@ book can show (and the tests can check) the same numbers:
 - :func:`embed_html` wraps those as ``<script type="application/json">``
   elements for the page: the browser does not run or even parse them until the
   page's script asks for a model.
-- :class:`DrawingPad` is the drawing pad itself: its HTML output (markup,
-  style, weights and script) is the same on the static site and in a live
-  notebook.
+- :class:`DrawingPad` is the drawing pad itself: one HTML output (markup,
+  style, weights and script), the same in a live notebook and on the static
+  site, whose build moves the weights out of the page into scripts the pad
+  loads on first use.
 - :func:`forward` is the forward pass the page runs; :func:`preprocess` turns a
   drawing into the 28x28 input the way MNIST's makers prepared their digits,
   centring it on :func:`centring_target`, the point where MNIST's training

@@ -352,6 +352,21 @@ def test_drawn_one_and_zero_are_read_correctly(draw_page, model):
 
 @pytest.mark.browser
 @pytest.mark.slow
+def test_the_pad_works_on_the_site_opened_from_disk(browser_site, built_book):
+    """The README's first way to view the site: open the HTML file, no server. The weights load there too."""
+    _, browser = browser_site
+    page = browser.new_page()
+    try:
+        page.goto((built_book / PAGE).resolve().as_uri())
+        page.wait_for_function("() => window.mnistDraw && window.mnistDraw.widgets.length === 1")
+        _draw(page, ONE)
+        expect(page.locator(".mnist-draw")).to_have_attribute("data-prediction", "1")
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
 def test_weights_that_do_not_load_are_reported_and_tried_again(draw_page):
     """A failed fetch of the weights says so in the pad (not a silent pad, not a console trace),
     and the next drawing fetches them again."""
@@ -469,7 +484,10 @@ def test_page_figures_and_glued_claims(built_book, trained_models):
     for name in ("single", "hidden"):
         element = soup.select_one(f"script#mnist-draw-model-{name}")
         assert element is not None and not element.string, f"{name}: the weights are still in the page"
-        model = json.loads(((built_book / "book") / element["data-src"]).read_text())
+        script = ((built_book / "book") / element["data-src"]).read_text()
+        prefix = f"window.mnistDraw.receive({json.dumps(name)}, "
+        assert script.startswith(prefix) and script.rstrip().endswith(");"), script[:200]
+        model = json.loads(script.strip()[len(prefix):-2])
         assert model["name"] == name and model["params"] == trained_models[name].params
     assert len((built_book / "book/draw_a_digit.html").read_bytes()) < 150_000, "the page carries more than its text"
 
@@ -485,11 +503,11 @@ def test_weights_are_fetched_when_a_reader_reaches_the_pad(draw_page):
     assert fetched() == [], f"weights fetched before anyone drew: {fetched()}"
     _draw(page, ONE)
     expect(page.locator(".mnist-draw")).to_have_attribute("data-prediction", "1")
-    assert len(fetched()) == 1 and "mnist-draw-model-single-" in fetched()[0], fetched()
+    assert len(fetched()) == 1 and "/draw-models/single-" in fetched()[0], fetched()
     page.locator('.mnist-draw input[value="hidden"]').check()
     expect(page.locator(".mnist-draw")).to_have_attribute("data-model", "hidden")
     expect(page.locator(".mnist-draw")).to_have_attribute("data-prediction", "1")
-    assert len(fetched()) == 2 and "mnist-draw-model-hidden-" in fetched()[1], fetched()
+    assert len(fetched()) == 2 and "/draw-models/hidden-" in fetched()[1], fetched()
     assert traffic.failed == []
 
 

@@ -550,7 +550,7 @@ def test_solution_scores_full_marks(graded):
 
 @pytest.mark.slow
 def test_untouched_notebook_scores_zero_without_crashing(graded):
-    """The zip exported from the untouched notebook: every question 0, no grading error."""
+    """The zip exported from GRADED_EXPORTS' untouched notebook: every question 0, no grading error."""
     rows = graded[GRADED_EXPORTS]
     assert "untouched.zip" in rows, "Run All on the untouched notebook exported no zip (see test_blank_notebook_runs_to_the_end)"
     row = rows["untouched.zip"]

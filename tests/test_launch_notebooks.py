@@ -18,13 +18,13 @@ chapter that trains there fails, since a learner's kernel would then train it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -310,10 +310,14 @@ def _run_chapter(tab, url: str, built_book: Path, doc: str) -> dict:
             assert "which this page does not have" in static and "in this notebook's kernel" not in static
         return {"peak": _kernel_peak_memory(url, doc), "images": seen["images"]}
     finally:
-        _shut_down_kernel(url, doc)  # free its memory for the chapters still to run
-        # Close the notebook without the "save changes?" dialog: the next one opens alone.
-        tab.evaluate("""(doc) => { const app = window.jupyterapp;
-            for (const w of [...app.shell.widgets('main')]) if (w.context && w.context.path === doc) w.dispose(); }""", f"{doc}.ipynb")
+        # Each step on its own, so that neither hides the chapter's own failure: close the
+        # notebook without the "save changes?" dialog (the next one opens alone), then free its
+        # kernel's memory for the chapters still to run.
+        with contextlib.suppress(Exception):
+            tab.evaluate("""(doc) => { const app = window.jupyterapp;
+                for (const w of [...app.shell.widgets('main')]) if (w.context && w.context.path === doc) w.dispose(); }""", f"{doc}.ipynb")
+        with contextlib.suppress(Exception):
+            _shut_down_kernel(url, doc)
 
 
 def _run_chapters(url: str, built_book: Path, queue) -> dict:
@@ -325,23 +329,29 @@ def _run_chapters(url: str, built_book: Path, queue) -> dict:
     from browser import launch
 
     runs = {}
-    with launch() as browser:
-        tab = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        page_errors = []
-        tab.on("pageerror", lambda error: page_errors.append(str(error)))
-        # ?reset: a workspace of its own, so no notebook of an earlier run is reopened.
-        tab.goto(f"{url}/lab?reset")
-        tab.wait_for_function("window.jupyterapp && window.jupyterapp.shell && window.jupyterapp.commands.hasCommand('docmanager:open')", timeout=120_000)
-        while True:
-            try:
-                doc = queue.get_nowait()
-            except queues.Empty:
-                return runs
-            page_errors.clear()
-            try:
-                runs[doc] = _run_chapter(tab, url, built_book, doc) | {"page_errors": list(page_errors)}
-            except Exception as error:  # reported by that chapter's test, not by all of them
-                runs[doc] = error
+    try:
+        with launch() as browser:
+            tab = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            # Uncaught errors while JupyterLab loads count against the first chapter opened.
+            page_errors = []
+            tab.on("pageerror", lambda error: page_errors.append(str(error)))
+            # ?reset: a workspace of its own, so no notebook of an earlier run is reopened.
+            tab.goto(f"{url}/lab?reset")
+            tab.wait_for_function("window.jupyterapp && window.jupyterapp.shell && window.jupyterapp.commands.hasCommand('docmanager:open')", timeout=120_000)
+            while True:
+                try:
+                    doc = queue.get_nowait()
+                except queues.Empty:
+                    return runs
+                try:
+                    runs[doc] = _run_chapter(tab, url, built_book, doc) | {"page_errors": list(page_errors)}
+                except Exception as error:  # reported by that chapter's test, not by all of them
+                    runs[doc] = error
+                page_errors.clear()
+    except Exception as error:  # the browser or JupyterLab did not start: every chapter left says so
+        while not queue.empty():
+            runs[queue.get_nowait()] = error
+        return runs
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@
  * "Draw a digit": classify a drawing in the browser with the course's trained
  * dense models. No libraries: the weights are JSON elements in the page
  * (<script type="application/json" id="mnist-draw-model-NAME">), written when
- * the book was built. On the static site the build moves them to files of their
- * own (the element keeps their address in data-src), fetched when a reader
+ * the book was built. On the static site the build moves them to scripts of their
+ * own (the element keeps their address in data-src), loaded when a reader
  * first draws or reaches the pad, so the page itself stays light; in a live
  * notebook they stay in the output. The point where the preprocessing puts a
  * drawing's centre of mass is a JSON element too (id="mnist-draw-preprocessing"): MNIST's own
@@ -210,23 +210,31 @@
     return models[name];
   }
 
-  // A promise of the model NAME: from the page, or fetched from its data-src once.
+  // A promise of the model NAME: from the page, or loaded once from its data-src, a script
+  // that hands the weights to mnistDraw.receive (a script, not fetch(): it loads from a site
+  // opened from disk too).
   function loadModel(name) {
     if (!loading[name]) {
-      loading[name] = new Promise(function (resolve) { resolve(model(name)); }).then(function (found) {
-        if (found) return found;
-        var url = document.getElementById("mnist-draw-model-" + name).getAttribute("data-src");
-        return fetch(url).then(function (response) {
-          if (!response.ok) throw new Error("the weights did not load (" + response.status + ")");
-          return response.json();
-        }).then(function (fetched) {
-          models[name] = fetched;
-          return fetched;
-        });
+      loading[name] = new Promise(function (resolve, reject) {
+        var found = model(name);
+        if (found) return resolve(found);
+        var script = document.createElement("script");
+        script.src = document.getElementById("mnist-draw-model-" + name).getAttribute("data-src");
+        script.onload = function () {
+          if (models[name]) resolve(models[name]);
+          else reject(new Error("the weights' file holds no model " + name));
+        };
+        script.onerror = function () { reject(new Error("the weights did not load")); };
+        document.head.appendChild(script);
       });
-      loading[name].catch(function () { delete loading[name]; }); // a later draw tries again
+      loading[name].catch(function () { delete loading[name]; }); // a later attempt tries again
     }
     return loading[name];
+  }
+
+  // Called by a weights file (see loadModel).
+  function receive(name, weights) {
+    models[name] = weights;
   }
 
   // Many inputs at once (each 784 values): a promise of [{outputs, probabilities, prediction}, ...].
@@ -425,18 +433,31 @@
       if (input && (this.offset[0] || this.offset[1])) input = shift(input, this.offset[0], this.offset[1]);
       var weights = input ? model(name) : null;
       if (input && !weights) {
-        // Not fetched yet: say so, and read the drawing again when the weights are here.
+        // Not loaded yet: show the input, say so, and read the drawing again when the weights
+        // are here (one wait per widget, however many frames of a stroke ask meanwhile; after
+        // a failure, only the end of a stroke or a button tries again, not every frame).
+        this.showInput(input);
+        if (this.awaiting === name || (this.failedToLoad === name && !announce)) return;
+        this.awaiting = name;
+        this.failedToLoad = null;
         this.status.textContent = "Loading the model\u2019s weights\u2026";
-        this.waitingForWeights = true;
-        loadModel(name).then(function () { self.update(announce); }, function (error) {
-          if (models[name]) return; // another attempt brought them meanwhile
+        loadModel(name).then(function () {
+          self.awaiting = null;
+          self.status.textContent = "";
+          self.update(true);
+        }, function (error) {
+          self.awaiting = null;
+          self.failedToLoad = name;
+          if (self.modelName() !== name) return; // the reader chose the other model meanwhile
           self.status.textContent = "The page could not load the model: " + error.message + ". Draw again to retry.";
         });
         return;
       }
-      if (weights && this.waitingForWeights) {
-        this.waitingForWeights = false;
-        this.status.textContent = "";
+      if (this.awaiting || this.failedToLoad) {
+        // A result, or nothing drawn: no "could not load" under the pad any more (a load still
+        // under way keeps its message and reads the drawing when it ends).
+        if (!this.awaiting) this.status.textContent = "";
+        this.failedToLoad = null;
       }
       result = input ? forward(weights, input) : null;
     } catch (error) {
@@ -509,6 +530,7 @@
     forward: forward,
     model: model,
     loadModel: loadModel,
+    receive: receive,
     predictMany: predictMany,
     widgets: widgets,
     init: init,

@@ -15,8 +15,8 @@ puts twice; this extension takes them off, where the theme offers no setting:
   draw themselves: no MathJax (260 kB gzipped and about a second of a phone's CPU) on
   a page whose formulas all convert; MathJax stays for a formula that does not;
 - a ``<meta name="description">`` on every page (the first paragraph of its text);
-- the drawing pad's weights (hundreds of kB of JSON in its notebook output) in files of
-  their own, which the pad fetches when a reader reaches it, not in the page;
+- the drawing pad's weights (hundreds of kB of JSON in its notebook output) in scripts of
+  their own, which the pad loads when a reader reaches it, not in the page;
 - a valid ``index.html`` at the site's root, redirecting to the first page.
 """
 

@@ -1,9 +1,9 @@
 """The course's figures, in one consistent style.
 
-Each function returns a closed matplotlib Figure (a diagram of lines and text, an SVG
-image: :func:`as_svg`): a chapter's cell ends with the call, so the figure is that cell's output (in Jupyter, and on the site with the
-caption, name and alt text of the cell's metadata), and no figure leaks from one
-cell into the next.
+Each function returns a closed matplotlib Figure (or, for a diagram of lines and
+text, an SVG image: :func:`as_svg`): a chapter's cell ends with the call, so the
+figure is that cell's output (in Jupyter, and on the site with the caption, name
+and alt text of the cell's metadata), and no figure leaks from one cell into the next.
 """
 
 from __future__ import annotations

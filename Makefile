@@ -7,18 +7,23 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # The environment of everything make runs (TensorFlow's log level, the training cache
 # beside the build) comes from its one home, tools/environment.py; what is set already wins.
-$(foreach setting,$(shell $(PYTHON) tools/environment.py),$(eval export $(setting)))
+$(foreach setting,$(shell $(PYTHON) -m tools.environment),$(eval export $(setting)))
 
 .PHONY: book test clean chromium exercises bench
 
+# uv installs what pip would from the same pinned files, in seconds instead of minutes
+# (the tests make Binder's fresh environment with it too).
+UV_VERSION = 0.13.9
+UV := $(VENV)/bin/uv pip install --quiet --python $(PY)
+
 $(VENV)/.requirements: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet uv==$(UV_VERSION)
+	$(UV) -r requirements.txt
 	touch $@
 
 $(VENV)/.test-requirements: $(VENV)/.requirements requirements-test.txt
-	$(PY) -m pip install --quiet -r requirements-test.txt
+	$(UV) -r requirements-test.txt
 	touch $@
 
 # jupyter-cache knows only the notebooks' text: when the library they import
@@ -32,10 +37,10 @@ book: $(VENV)/.requirements
 	@if [ "$$(cat _build/.library-hash 2>/dev/null)" != "$(LIBRARY_HASH)" ]; then \
 	  rm -rf _build/.jupyter_cache _build/.doctrees; echo "$(LIBRARY_HASH)" > _build/.library-hash; fi
 	@# One notebook per core, each with one core's share of threads; the two longest first so that neither starts last.
-	$(PY) tools/execute_notebooks.py --first book/07_beyond.ipynb book/05_explorer.ipynb
+	$(PY) -m tools.execute_notebooks --first book/07_beyond.ipynb book/05_explorer.ipynb
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@# The chapters as plain Jupyter shows them (downloads, Binder, Colab): _build/launch.
-	$(PY) tools/launch_notebooks.py
+	$(PY) -m tools.launch_notebooks
 
 # Two pytest workers (this machine has 2 cores), whole files each, in tests/conftest.py's order: in make test
 # one builds the book while the other runs the tests that need none (exercises, training, data).
@@ -62,7 +67,7 @@ chromium:
 
 ## exercises: regenerate the student notebooks and the autograder from exercises/source
 exercises: $(VENV)/.requirements
-	$(PY) exercises/build.py
+	$(PY) -m exercises.build
 
 ## bench: time a clean build, a rebuild, training and the explorer widget; weigh the pages
 bench: $(VENV)/.test-requirements chromium

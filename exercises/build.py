@@ -1,7 +1,7 @@
 """Generate the student notebooks and the autograders from the Otter Assign sources.
 
-    .venv/bin/python exercises/build.py            # all exercises (what `make exercises` runs)
-    .venv/bin/python exercises/build.py 03_dense_model --no-run-tests
+    .venv/bin/python -m exercises.build            # all exercises (what `make exercises` runs), from the repository's folder
+    .venv/bin/python -m exercises.build 03_dense_model --no-run-tests
 
 For each ``exercises/source/NAME.ipynb`` (Otter Assign format: solutions, public and
 hidden tests) this runs ``otter assign`` and writes
@@ -33,8 +33,6 @@ from pathlib import Path
 import nbformat
 
 HERE = Path(__file__).resolve().parent
-# The course's tools: the launch settings (launch_notebooks) and the environment (environment).
-sys.path.insert(0, str(HERE.parent / "tools"))
 SOURCE_DIR = HERE / "source"
 # A source's setup cell holds only this line; the student notebook gets the Colab setup,
 # written from _config.yml (repository.url and the launch branch, where the exercises are).
@@ -43,7 +41,7 @@ SETUP_MARKER = "# Setup: exercises/build.py writes this cell from _config.yml."
 
 def colab_setup(name: str) -> str:
     """The first code cell of a student notebook: in Colab, install and fetch what it needs."""
-    from launch_notebooks import course_settings, install_requirement
+    from tools.launch_notebooks import course_settings, install_requirement
 
     settings = course_settings(HERE.parent)
     owner_repo = settings["repository"].removeprefix("https://github.com/")
@@ -102,7 +100,7 @@ def assign(name: str, out_dir: Path, run_tests: bool) -> None:
     """Run Otter Assign on one source into out_dir, in this process: importing otter takes
     seconds, assigning an exercise a fraction of one (otter changes directory and back)."""
     import otter.assign
-    from environment import QUIET_TENSORFLOW, with_defaults
+    from tools.environment import QUIET_TENSORFLOW, with_defaults
 
     # The kernel in which otter runs the tests on the solution inherits this environment.
     os.environ.update(with_defaults(QUIET_TENSORFLOW))

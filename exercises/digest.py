@@ -1,6 +1,6 @@
 """Print the digests a check compares an answer with, for writing or changing a check.
 
-    .venv/bin/python exercises/digest.py 01_dataset 60000 "[28, 28]" 0.1912
+    .venv/bin/python -m exercises.digest 01_dataset 60000 "[28, 28]" 0.1912
 
 A check never holds an expected value: it compares ``digest(answer)`` with a stored digest,
 a salted SHA-256 of the value rounded to 4 decimals (the same function is written out in every

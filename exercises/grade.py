@@ -1,6 +1,6 @@
 """Grade a folder of exercise submissions without Docker and write a CSV of scores.
 
-    .venv/bin/python exercises/grade.py SUBMISSIONS/ -o grades.csv
+    .venv/bin/python -m exercises.grade SUBMISSIONS/ -o grades.csv   # from the repository's folder
 
 SUBMISSIONS are files or folders; a folder contributes every ``*.zip`` (made by
 ``grader.export()`` in the notebook) and ``*.ipynb`` (a downloaded notebook, e.g. from
@@ -34,8 +34,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# The course's tools, for the environment the kernels run in (tools/environment.py).
-sys.path.insert(0, str(HERE.parent / "tools"))
 AUTOGRADER_DIR = HERE / "_autograder"
 
 
@@ -100,7 +98,7 @@ def grade_one(submission: Path, autograder: Path, exercise: str, timeout: float 
             # its checks by its own name, so grade it under that name.
             (Path(tmp) / "submission").mkdir()
             submission = shutil.copyfile(submission, Path(tmp) / "submission" / f"{exercise}.ipynb")
-        from environment import QUIET_TENSORFLOW, with_defaults
+        from tools.environment import QUIET_TENSORFLOW, with_defaults
 
         env = with_defaults(QUIET_TENSORFLOW)
         command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(submission.resolve()), str(autograder.resolve()), str(out_json)]
@@ -141,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         exercise = known.most_common(1)[0][0]
     autograder = args.autograder or AUTOGRADER_DIR / exercise / "autograder.zip"
     if not autograder.is_file():
-        parser.error(f"no autograder at {autograder}: run `.venv/bin/python exercises/build.py` first")
+        parser.error(f"no autograder at {autograder}: run `.venv/bin/python -m exercises.build` first")
     questions = questions_of(autograder)
 
     def grade(submission: Path) -> dict:

@@ -12,13 +12,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
-# The helpers the tests share with the build and the benchmark (browser, toc, environment)
-# live in tools/: the tests import them by name, from here.
-sys.path.insert(0, str(ROOT / "tools"))
 
 
 def pytest_configure(config):
-    from environment import with_defaults
+    from tools.environment import with_defaults
 
     # The environment of `make book` (tools/environment.py), here and in every process a test
     # starts: the same training cache, so tests see the runs the pages show; a quiet TensorFlow.
@@ -84,11 +81,15 @@ def binder_python(tmp_path_factory) -> Path:
         session_temp = session_temp.parent  # each worker's folder is in the session's
     venv = session_temp / "binder-env"
     python, outcome = venv / "bin" / "python", session_temp / "binder-env.outcome"
+    # uv (the Makefile installs it beside this Python) resolves requirements.txt as pip does, in
+    # seconds; like pip --no-compile, it leaves each module to be compiled when first imported.
+    uv = Path(sys.executable).with_name("uv")
+    if not uv.exists():
+        pytest.fail(f"{uv} is missing: `make test` installs it (uv, from PyPI)")
     with FileLock(session_temp / "binder-env.lock"):
         if not outcome.exists():
             steps = [[sys.executable, "-m", "venv", str(venv)],
-                     # Not compiled here: a kernel compiles what it imports, as on first use.
-                     [str(python), "-m", "pip", "install", "--quiet", "--no-compile", "-r", "requirements.txt"]]
+                     [str(uv), "pip", "install", "--quiet", "--python", str(python), "-r", "requirements.txt"]]
             result = "ok"
             for step in steps:
                 run = subprocess.run(step, cwd=ROOT, capture_output=True, text=True)

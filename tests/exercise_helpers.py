@@ -25,12 +25,12 @@ def run(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProc
 
 def build(student_dir: Path, autograder_dir: Path) -> None:
     """What `make exercises` runs, into other folders, without re-running the tests on the solutions."""
-    run([sys.executable, str(EXERCISES / "build.py"), "--no-run-tests", "--student-dir", str(student_dir), "--autograder-dir", str(autograder_dir)])
+    run([sys.executable, "-m", "exercises.build", "--no-run-tests", "--student-dir", str(student_dir), "--autograder-dir", str(autograder_dir)], cwd=EXERCISES.parent)
 
 
 def grade(paths: list[Path], output: Path, *extra: str) -> list[dict]:
     """The instructor's command; returns the CSV rows."""
-    run([sys.executable, str(EXERCISES / "grade.py"), *map(str, paths), "-o", str(output), "-j", "2", *extra])
+    run([sys.executable, "-m", "exercises.grade", *map(str, paths), "-o", str(output), "-j", "2", *extra], cwd=EXERCISES.parent)
     with output.open(newline="") as f:
         return list(csv.DictReader(f))
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
-import toc  # tools/toc.py (tests/conftest.py puts tools/ on the path), shared with the build
+from tools import toc  # shared with the build
 
 ROOT = Path(__file__).resolve().parents[1]
 

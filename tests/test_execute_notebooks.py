@@ -19,7 +19,6 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "tools" / "execute_notebooks.py"
 
 
 def _notebook(path: Path, *sources: str) -> None:
@@ -52,7 +51,7 @@ def small_book(tmp_path) -> Path:
 
 
 def _run(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), "--root", str(root), *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "tools.execute_notebooks", "--root", str(root), *args], cwd=ROOT, capture_output=True, text=True)
 
 
 def test_executes_the_toc_notebooks_into_the_cache_myst_nb_reads(small_book):

@@ -9,7 +9,7 @@ import numpy as np
 
 import pytest
 
-from browser import launch, open_page, serve
+from tools.browser import launch, open_page, serve
 from mnist_course import explorer
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -108,17 +108,6 @@ def test_every_curve_has_the_same_axes_and_labels(built_book):
     assert len(svgs) == len(explorer.ACTIVATIONS) * explorer.EPOCHS
     axes = {tuple(re.findall(r"<text[^>]*>([^<]*)</text>", svg)) for svg in svgs}
     assert axes == {("0 %", "25 %", "50 %", "75 %", "100 %", "accuracy", "1", "8", "15", "epoch", "training", "validation")}
-
-
-def test_no_request_leaves_127_0_0_1(site):
-    page, traffic = site
-    assert traffic.foreign == [], f"requests to other hosts: {traffic.foreign}"
-    assert not traffic.failed, f"local requests failed: {traffic.failed}"
-
-
-def test_page_weight_budget(built_book):
-    size = (built_book / PAGE).stat().st_size
-    assert size <= 3_000_000, f"the explorer page weighs {size:,} bytes, over the 3 MB budget"
 
 
 def test_sigmoid_and_softmax_train_identically(runs):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import launch_notebooks as launch  # tools/ (tests/conftest.py puts it on the path)
+from tools import launch_notebooks as launch
 
 ROOT = Path(__file__).resolve().parents[1]
 

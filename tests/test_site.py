@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from browser import MODES, launch, open_page, serve
+from tools.browser import MODES, launch, open_page, serve
 from pages import toc_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

@@ -1,6 +1,6 @@
 """The build's steps around Sphinx and the helpers its tests and benchmark share.
 
-Its scripts run as files (``python tools/execute_notebooks.py``) and import their neighbours
-by name; the benchmark, run from the repository's folder as ``python -m bench.run``, imports
-them as ``tools.browser``, ``tools.toc`` and ``tools.environment``.
+Everything here runs from the repository's folder as a module (``python -m
+tools.execute_notebooks``) and is imported as ``tools.NAME``, by the tests (pyproject.toml
+puts the repository's folder on their path), the benchmark and the exercise scripts.
 """

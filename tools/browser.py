@@ -1,7 +1,6 @@
 """Headless Chromium over the built site, served on 127.0.0.1, with the network closed.
 
-Shared by the tests (``from browser import ...``: tests/conftest.py puts tools/ on the
-path) and the benchmark (``from tools.browser import ...``, run as ``python -m bench.run``).
+Shared by the tests and the benchmark (``from tools.browser import ...``).
 
 The site is served as a static host (GitHub Pages) serves it: text files
 gzip-compressed when the browser asks for it, so the bytes a page transfers are

@@ -8,9 +8,9 @@
   ``~/.cache/mnist_course``).
 
 A value already in the environment wins. Who applies them: the Makefile, for everything
-make runs (``python3 tools/environment.py`` prints the missing ones as ``NAME=value``);
+make runs (``python3 -m tools.environment`` prints the missing ones as ``NAME=value``);
 ``tests/conftest.py``, for the tests and every process they start; ``bench/run.py`` and the
-exercise scripts (``exercises/build.py``, ``exercises/grade.py``) quiet TensorFlow in the
+exercise scripts (``exercises.build``, ``exercises.grade``) quiet TensorFlow in the
 processes they start. Standard library only: the Makefile runs this before the virtual
 environment exists.
 """

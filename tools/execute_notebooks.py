@@ -40,7 +40,7 @@ from jupyter_cache.executors.utils import single_nb_execution
 from mnist_course import MnistDataError, load_mnist
 from mnist_course.explorer import STATIC_PAGE_VARIABLE
 from mnist_course.training import available_cores
-from toc import book_files  # tools/, beside this script
+from tools.toc import book_files
 
 ROOT = Path(__file__).resolve().parent.parent
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")

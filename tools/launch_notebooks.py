@@ -41,7 +41,7 @@ import nbformat
 import yaml
 from bs4 import BeautifulSoup
 
-from toc import toc_files  # tools/, beside this script
+from tools.toc import book_files
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMONITIONS = {"admonition", "note", "tip", "hint", "important", "warning", "caution", "attention", "danger", "error", "seealso"}
@@ -378,7 +378,7 @@ def main(argv=None) -> int:
 
     try:
         settings = course_settings(root)
-        documents = toc_files(yaml.safe_load((root / "_toc.yml").read_text()))
+        documents = book_files(root)
         site = SiteIndex(html, root, documents)
         citations = citation_labels(root / "book" / "references.bib")
         cache = get_cache(str(root / "_build" / ".jupyter_cache"))

@@ -1,29 +1,28 @@
-"""The documents of a Jupyter Book table of contents (``_toc.yml``, format jb-book)."""
+"""The documents of the book's table of contents, ``_toc.yml``.
+
+Read by sphinx-external-toc, the parser Jupyter Book's own build uses: a ``_toc.yml``
+the book would reject is rejected here too, with the same message.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+from sphinx_external_toc.api import FileItem
+from sphinx_external_toc.parsing import parse_toc_yaml
 
 
 def book_files(root: Path) -> list[str]:
-    """Every document of the book in ``root`` (its ``_toc.yml``), root first, in reading order."""
-    return toc_files(yaml.safe_load((Path(root) / "_toc.yml").read_text()))
+    """Every document of the book in ``root``, root first, then in reading order."""
+    site = parse_toc_yaml(Path(root) / "_toc.yml")
+    documents: list[str] = []
 
+    def visit(docname: str) -> None:
+        documents.append(docname)
+        for subtree in site[docname].subtrees:
+            for item in subtree.items:
+                if isinstance(item, FileItem):  # a document (not a glob or a URL)
+                    visit(item)
 
-def toc_files(toc: dict) -> list[str]:
-    """Every ``file:`` of a jb-book table of contents, root first, in reading order."""
-    found = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                found.append(entry["file"])
-            walk(entry.get("sections"))
-            walk(entry.get("chapters"))
-
-    walk(toc.get("parts"))
-    walk(toc.get("chapters"))
-    walk(toc.get("sections"))
-    return found
+    visit(site.root.docname)
+    return documents

@@ -6,8 +6,8 @@ and MathJax live in ``assets/vendor/`` (served as ``_static/vendor/``). They are
 ``make book`` then needs neither npm nor a network. This script is how they
 got there; run it (it needs npm) only to change a version:
 
-    python tools/vendor.py          # fetch, verify, copy, write SHA256SUMS
-    python tools/vendor.py --check  # verify the committed files against SHA256SUMS
+    python -m tools.vendor          # fetch, verify, copy, write SHA256SUMS
+    python -m tools.vendor --check  # verify the committed files against SHA256SUMS
 
 Each tarball is checked against the npm integrity hash recorded here, and every
 copied file is listed with its SHA-256 in ``assets/vendor/SHA256SUMS``
@@ -70,7 +70,7 @@ def listed_files() -> dict[str, str]:
 def check() -> list[str]:
     """Problems with the committed vendored files (empty when all match SHA256SUMS)."""
     if not SUMS.exists():
-        return [f"{SUMS} is missing: run python tools/vendor.py"]
+        return [f"{SUMS} is missing: run python -m tools.vendor"]
     problems = []
     expected = listed_files()
     present = {str(p.relative_to(VENDOR)) for p in VENDOR.rglob("*") if p.is_file() and p != SUMS}

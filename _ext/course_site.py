@@ -118,8 +118,6 @@ def describe_page(app: Sphinx, pagename: str, templatename: str, context: dict, 
 
 # --------------------------------------------------------------------------- drawing pad weights
 
-# What mnist_course.export.embed_html writes (JSON of numbers and names never holds "</").
-_DRAW_MODEL = re.compile(r'<script type="application/json" id="mnist-draw-model-([\w-]+)" class="mnist-draw-model">(.*?)</script>', re.S)
 DRAW_MODELS_DIR = "_static/draw-models"
 
 
@@ -130,6 +128,9 @@ def draw_models_as_files(app: Sphinx, pagename: str, templatename: str, context:
     body = context.get("body", "")
     if "mnist-draw-model" not in body:
         return
+    # The element's format has one home, the library that writes it (imported by the one page that needs it).
+    from mnist_course.export import MODEL_ELEMENT, model_element
+
     folder = Path(app.outdir) / DRAW_MODELS_DIR
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -139,9 +140,9 @@ def draw_models_as_files(app: Sphinx, pagename: str, templatename: str, context:
         filename = f"{name}-{hashlib.sha256(script.encode()).hexdigest()[:12]}.js"
         (folder / filename).write_text(script, encoding="utf-8")
         url = context["pathto"](f"{DRAW_MODELS_DIR}/{filename}", 1)
-        return f'<script type="application/json" id="mnist-draw-model-{name}" class="mnist-draw-model" data-src="{html.escape(url)}"></script>'
+        return model_element(name, src=url)
 
-    context["body"] = _DRAW_MODEL.sub(to_file, body)
+    context["body"] = MODEL_ELEMENT.sub(to_file, body)
 
 
 # --------------------------------------------------------------------------- math

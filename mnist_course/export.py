@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from importlib import resources
 from typing import Mapping, Sequence
 
@@ -35,6 +36,8 @@ from .metrics import softmax
 
 __all__ = [
     "MODEL_ELEMENT_ID",
+    "MODEL_ELEMENT",
+    "model_element",
     "PREPROCESSING_ELEMENT_ID",
     "model_dict",
     "model_json",
@@ -55,8 +58,20 @@ __all__ = [
     "thicken_images",
 ]
 
-# The page's script finds model NAME in the element with id MODEL_ELEMENT_ID.format(name=NAME).
+# The page's script finds model NAME in the element with id MODEL_ELEMENT_ID.format(name=NAME):
+# its JSON inside, or, on the site, the address of a script holding it in data-src (the site's
+# build, _ext/course_site.py, moves the JSON out of the page: model_element and MODEL_ELEMENT).
 MODEL_ELEMENT_ID = "mnist-draw-model-{name}"
+# A model_element with its JSON inside; groups: the name, the JSON (which never holds "</").
+MODEL_ELEMENT = re.compile(r'<script type="application/json" id="mnist-draw-model-([\w-]+)" class="mnist-draw-model">(.*?)</script>', re.S)
+
+
+def model_element(name: str, json_text: str = "", src: str | None = None) -> str:
+    """The element the page's script reads model ``name`` from: its JSON, or the address of
+    a script that hands the model to the pad (``src``)."""
+    data_src = "" if src is None else f' data-src="{html.escape(src)}"'
+    element_id = MODEL_ELEMENT_ID.format(name=name)
+    return f'<script type="application/json" id="{element_id}" class="mnist-draw-model"{data_src}>{json_text}</script>'
 # ...and the preprocessing's settings (where to put a drawing's centre of mass) in this one.
 PREPROCESSING_ELEMENT_ID = "mnist-draw-preprocessing"
 
@@ -120,8 +135,7 @@ def embed_html(models: Sequence[Mapping], centre: Sequence[float] | None = None)
         text = model_json(model)
         if "</" in text:
             raise ValueError("model JSON must not contain '</'")
-        element_id = MODEL_ELEMENT_ID.format(name=model["name"])
-        parts.append(f'<script type="application/json" id="{element_id}" class="mnist-draw-model">{text}</script>')
+        parts.append(model_element(model["name"], text))
     if centre is not None:
         # Full precision (Python's repr of a float reads back as the same double in JavaScript),
         # so the page and preprocess() round the same offsets.

@@ -383,16 +383,26 @@ def accuracy_under_changes(changes: dict, models: dict):
 
 def as_svg(fig):
     """``fig`` as an SVG image to display: for drawings of lines and text, a tenth of a PNG's
-    bytes, and sharp at any size. Text as paths (no font needed), the same bytes every time."""
+    bytes, and sharp at any size. Text as paths (no font needed), the same bytes every time.
+
+    A PNG goes with it in the output: JupyterLab shows no SVG from a notebook it does not
+    trust (one saved elsewhere and opened here), and then shows the PNG. The site shows the SVG.
+    """
     import io
 
     from IPython.display import SVG
 
+    class SVGWithPNG(SVG):
+        def _repr_png_(self):
+            return png
+
     # The course's style, which crops a figure to what is drawn (labels outside the axes included).
     with matplotlib.rc_context(STYLE | {"svg.fonttype": "path", "svg.hashsalt": "mnist-course"}):
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="svg", metadata={"Date": None})
-    return SVG(buffer.getvalue())
+        svg, png = io.BytesIO(), io.BytesIO()
+        fig.savefig(svg, format="svg", metadata={"Date": None})
+        fig.savefig(png, format="png")
+    png = png.getvalue()
+    return SVGWithPNG(svg.getvalue())
 
 
 def network_diagram(n_inputs_shown=8, n_outputs=10, activation="sigmoid"):

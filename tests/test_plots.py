@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import IPython.core.formatters
 import numpy as np
 
 from mnist_course import metrics, plots
@@ -58,6 +59,9 @@ def test_network_diagram_is_the_same_small_svg_every_time():
     assert first.data.startswith("<svg") and "<path" in first.data
     assert len(first.data.encode()) < 80_000
     assert plots.network_diagram().data == first.data
+    # Beside it a PNG, which JupyterLab shows when it will not show the SVG of an untrusted notebook.
+    bundle, _ = IPython.core.formatters.DisplayFormatter().format(first)
+    assert bundle["image/png"].startswith(b"\x89PNG") and bundle["image/svg+xml"] == first.data
     assert first.data != second.data
     # Cropped as the course's PNG figures are: the labels under the axes are in the picture.
     height_pt = float(re.search(r'<svg[^>]* height="([\d.]+)pt"', first.data).group(1))

@@ -57,11 +57,11 @@ def test_best_dense_model_reaches_98(runs):
     assert runs["best"].test_accuracy >= 0.98
 
 
-def test_every_chapter_has_its_figures_with_alt_text(built_book):
+def test_every_chapter_has_its_figures(built_book):
+    """Their alt text: tests/test_site.py, for every image of every page."""
     for doc, minimum in MIN_FIGURES.items():
         images = figures(page(built_book, doc))
         assert len(images) >= minimum, f"{doc}: {len(images)} figures, expected at least {minimum}"
-        assert all(img.get("alt") for img in images), f"{doc}: a figure without alt text"
 
 
 SINGLE_LAYER = r"one-layer|single|one dense layer|784-10\b|tutorial's model|tutorial's first|this model"

@@ -436,6 +436,12 @@ def _execute(notebook: Path) -> dict:
     return nb
 
 
+def _for_each_exercise(work) -> dict:
+    """{name: work(name)} for every exercise, two at a time (each runs a kernel: this keeps both cores busy)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(NAMES, pool.map(work, NAMES)))
+
+
 @pytest.fixture(scope="session")
 def blank_runs(tmp_path_factory) -> dict:
     """Each untouched student notebook, run with Run All as a student would (two at a time):
@@ -450,11 +456,10 @@ def blank_runs(tmp_path_factory) -> dict:
         try:
             executed = _execute(notebook)
         except Exception as error:  # reported by that exercise's test
-            return name, error
-        return name, (executed, sorted(folder.glob(f"{name}_*.zip")))
+            return error
+        return executed, sorted(folder.glob(f"{name}_*.zip"))
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(run, NAMES))
+    return _for_each_exercise(run)
 
 
 @pytest.mark.slow
@@ -529,10 +534,9 @@ def graded(built, blank_runs, tmp_path_factory):
             "--feedback",
             str(root / name / "feedback"),
         )
-        return name, {row["submission"]: row for row in rows}
+        return {row["submission"]: row for row in rows}
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(one, NAMES))
+    return _for_each_exercise(one)
 
 
 @pytest.mark.slow
@@ -588,11 +592,8 @@ def test_grade_command_rejects_another_exercise(built, tmp_path):
 
 def test_digest_tool_matches_the_checks():
     """exercises/digest.py computes the digests the checks store (for instructors writing new checks)."""
-    import importlib.util
+    from exercises import digest as tool
 
-    spec = importlib.util.spec_from_file_location("exercise_digest", EXERCISES / "digest.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     for name, value in (("01_dataset", 60000), ("01_dataset", 0.1912), ("04_training", 469), ("02_flattening", 67)):
         assert tool.digest(name, value) in (SOURCES / f"{name}.ipynb").read_text(), f"{name}: no check stores the digest of {value}"
     assert tool.digest("01_dataset", 60000) != tool.digest("04_training", 60000), "the digests are not salted per exercise"

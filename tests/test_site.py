@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from tools.browser import MODES, launch, open_page, serve
+from tools.browser import MODES, Tab, launch, serve
 from pages import toc_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -66,8 +66,11 @@ def _audit_pages(base_url: str, mode: str) -> dict:
     axe = Axe()
     results = {}
     with launch() as browser:
+        # One tab, as a reader goes from page to page, but every page a first visit (no cache).
+        tab = Tab(browser, mode=mode)
+        page = tab.page
         for doc in PAGES:
-            page, traffic = open_page(browser, f"{base_url}/{doc}.html", mode=mode)
+            traffic = tab.visit(f"{base_url}/{doc}.html")
             settle(page, traffic)  # (as Playwright's "networkidle" would, and then until every request has ended)
             first_visit = sum(traffic.transferred.values())
             read_to_the_end(page, traffic)
@@ -81,7 +84,7 @@ def _audit_pages(base_url: str, mode: str) -> dict:
                 "images": page.eval_on_selector_all("img", "els => els.map(e => [e.getAttribute('src') || '', e.getAttribute('alt')])"),
                 "violations": axe.run(page).response["violations"],
             }
-            page.context.close()
+        tab.close()
     return results
 
 
@@ -279,12 +282,11 @@ def test_figures_stay_readable_on_a_phone(built_book):
     chapters = [doc for doc in PAGES if doc.startswith("book/") and (ROOT / f"{doc}.ipynb").exists()]
     problems, seen = [], 0
     with serve(built_book) as base_url, launch() as browser:
+        tab = Tab(browser, viewport=(375, 800), touch=True)
         for doc in chapters:
-            page, traffic = open_page(browser, f"{base_url}/{doc}.html", viewport=(375, 800), touch=True)
-            settle(page, traffic)
-            found = page.evaluate(PHONE_FIGURES)
-            violations = axe.run(page).response["violations"]
-            page.context.close()
+            settle(tab.page, tab.visit(f"{base_url}/{doc}.html"))
+            found = tab.page.evaluate(PHONE_FIGURES)
+            violations = axe.run(tab.page).response["violations"]
             problems += [f"{doc}: axe {v['id']} ({v['impact']}) on {[n['target'] for n in v['nodes']][:3]}" for v in violations]
             if found["pageWidth"] > 375:
                 problems.append(f"{doc}: the page is {found['pageWidth']} px wide at 375 px")
@@ -294,5 +296,6 @@ def test_figures_stay_readable_on_a_phone(built_book):
                     problems.append(f"{doc}: {figure['src']} shown at {figure['shown']:.0f} of {figure['natural']} px")
                 if figure["shown"] > figure["boxWidth"] + 1 and not figure["boxScrolls"]:
                     problems.append(f"{doc}: {figure['src']} is wider than the screen and its output does not scroll")
+        tab.close()
     assert seen > 20, f"only {seen} figures found: the selector no longer matches the pages"
     assert not problems, "\n".join(problems)

@@ -12,9 +12,11 @@ $(foreach setting,$(shell $(PYTHON) -m tools.environment),$(eval export $(settin
 .PHONY: book test clean chromium exercises bench
 
 # uv installs what pip would from the same pinned files, in seconds instead of minutes
-# (the tests make Binder's fresh environment with it too).
+# (the tests make Binder's fresh environment with it too). Compiled at install, as pip does:
+# where Python may not write bytecode (PYTHONDONTWRITEBYTECODE), every process would
+# otherwise compile TensorFlow again, 10 s each.
 UV_VERSION = 0.13.9
-UV := $(VENV)/bin/uv pip install --quiet --python $(PY)
+UV := $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY)
 
 $(VENV)/.requirements: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

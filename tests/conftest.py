@@ -82,14 +82,15 @@ def binder_python(tmp_path_factory) -> Path:
     venv = session_temp / "binder-env"
     python, outcome = venv / "bin" / "python", session_temp / "binder-env.outcome"
     # uv (the Makefile installs it beside this Python) resolves requirements.txt as pip does, in
-    # seconds; like pip --no-compile, it leaves each module to be compiled when first imported.
+    # seconds. Compiled at install, as Binder's pip does: else every kernel compiles what it
+    # imports (TensorFlow: 10 s) wherever Python may not write bytecode.
     uv = Path(sys.executable).with_name("uv")
     if not uv.exists():
         pytest.fail(f"{uv} is missing: `make test` installs it (uv, from PyPI)")
     with FileLock(session_temp / "binder-env.lock"):
         if not outcome.exists():
             steps = [[sys.executable, "-m", "venv", str(venv)],
-                     [str(uv), "pip", "install", "--quiet", "--python", str(python), "-r", "requirements.txt"]]
+                     [str(uv), "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python), "-r", "requirements.txt"]]
             result = "ok"
             for step in steps:
                 run = subprocess.run(step, cwd=ROOT, capture_output=True, text=True)

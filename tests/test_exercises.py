@@ -503,16 +503,18 @@ GRADED_EXPORTS = "02_flattening"
 @pytest.fixture(scope="session")
 def graded(built, blank_runs, tmp_path_factory):
     """For each exercise, graded by the instructor's command (exercises/grade.py): the solution as a
-    downloaded notebook and, where the library has answers, the solution with answers taken from
-    the library; for GRADED_EXPORTS, also the zips a student hands in."""
+    downloaded notebook (for GRADED_EXPORTS, as the zip a student hands in instead, and the zip of
+    the untouched notebook) and, where the library has answers, the solution with answers taken
+    from the library."""
     root = tmp_path_factory.mktemp("grading")
 
     def one(name):
         submissions = root / name / "submissions"
         submissions.mkdir(parents=True)
         solution = built / "autograder" / name / f"{name}.ipynb"
-        shutil.copyfile(solution, submissions / "solved.ipynb")
-        if name == GRADED_EXPORTS:
+        if name != GRADED_EXPORTS:
+            shutil.copyfile(solution, submissions / "solved.ipynb")
+        else:
             # What a student hands in: the zip grader.export() writes at the end of a complete Run All.
             work = root / name / "student-work"
             work.mkdir()
@@ -539,13 +541,16 @@ def graded(built, blank_runs, tmp_path_factory):
     return _for_each_exercise(one)
 
 
+def _solution_row(rows: dict) -> dict:
+    """The grade of an exercise's solution, handed in as a notebook or (GRADED_EXPORTS) as a zip."""
+    return rows.get("solved.ipynb") or rows["solved.zip"]
+
+
 @pytest.mark.slow
 def test_solution_scores_full_marks(graded):
-    """The solution as a downloaded notebook, and one exercise's as the zip its Run All exported."""
+    """The solution as a downloaded notebook, and GRADED_EXPORTS' as the zip its Run All exported."""
     assert "solved.zip" in graded[GRADED_EXPORTS], "the exported solution was not graded"
-    solutions = [(name, rows["solved.ipynb"]) for name, rows in graded.items()]
-    solutions.append((GRADED_EXPORTS, graded[GRADED_EXPORTS]["solved.zip"]))
-    for name, row in solutions:
+    for name, row in ((name, _solution_row(rows)) for name, rows in graded.items()):
         assert row["error"] == "", f"{name}: {row['error']}"
         assert float(row["possible"]) > 0 and float(row["total"]) == float(row["possible"]), f"{name}: the solution scored {row}"
         questions = [column for column in row if re.fullmatch(r"q\d+", column)]
@@ -573,7 +578,7 @@ def test_library_answers_score_zero_when_graded(graded):
         assert row["error"] == "", f"{name}: {row['error']}"
         taken = {question for question, _, _ in SHORTCUTS[name]}
         for question in [column for column in row if re.fullmatch(r"q\d+", column)]:
-            full = float(graded[name]["solved.ipynb"][question])
+            full = float(_solution_row(graded[name])[question])
             assert float(row[question]) == (0 if question in taken else full), f"{name} {question}: the library answers scored {row}"
 
 

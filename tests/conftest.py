@@ -105,13 +105,14 @@ def binder_python(tmp_path_factory) -> Path:
 
 # `make test` runs two workers, each taking whole files in this order (--dist loadfile
 # --no-loadscope-reorder): the book build first, so that it starts at once; then what the other
-# worker runs meanwhile: Binder's fresh environment (mostly writing files: it costs the build
-# little) and the exercises (no book); then the launch notebooks in that environment, on the
-# worker that built the book; then the longest of the rest; then the others by name.
+# worker runs meanwhile: Binder's fresh environment and the exercises; then the launch notebooks
+# in that environment, on the worker that built the book; then more that needs no book, for the
+# other worker while the book builds; then the longest of the rest; then the others by name.
 FIRST_FILES = [
     "test_book.py",
     "test_binder_environment.py", "test_exercises.py", "test_launch_notebooks.py",
-    "test_site.py", "test_training.py", "test_data.py", "test_execute_notebooks.py", "test_draw_digit.py", "test_explorer.py",
+    "test_execute_notebooks.py", "test_training.py", "test_data.py", "test_numpy_net.py",
+    "test_site.py", "test_draw_digit.py", "test_explorer.py",
 ]
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import numpy as np
 import pytest
 
+from exercise_helpers import NAMES, SOURCES, hidden_lines, solution_lines
 from pages import figures, main_text, page, source_of, toc_files
 
 pytestmark = pytest.mark.slow
@@ -54,3 +56,22 @@ def test_glue_keys_all_resolve(built_book):
     for doc in toc_files():
         text = (built_book / f"{doc}.html").read_text(encoding="utf-8")
         assert not re.search(r"\{glue:(text|figure|any|md)\}", text), doc
+
+
+def test_sphinx_executed_no_notebook_itself(built_book):
+    """Every notebook came from make book's parallel step (tools/execute_notebooks.py); MyST-NB only read the cache."""
+    log = (built_book.parent / "make-book.log").read_text()
+    assert "Executing notebook" not in log, "MyST-NB executed a notebook that the parallel step had cached"
+    assert "Using cached notebook" in log or "every notebook is in the cache" in log
+
+
+def test_no_solutions_or_hidden_tests_in_built_html(built_book):
+    """The exercises' pages on the site show what students get: no solution, no hidden test."""
+    folder = built_book / "exercises"
+    for name in NAMES:
+        # Each exercise's page against its own solutions: a later exercise may hand out
+        # an earlier one's answer as its starting code (exercise 4 builds exercise 3's model).
+        text = html.unescape((folder / f"{name}.html").read_text(encoding="utf-8", errors="replace"))
+        source = SOURCES / f"{name}.ipynb"
+        for line in solution_lines(source) + hidden_lines(source):
+            assert line not in text, f"{name}: {line!r} (solution or hidden test) is in the built HTML"

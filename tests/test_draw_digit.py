@@ -203,15 +203,29 @@ def browser_site(built_book):
         yield f"{url}/{PAGE}", browser
 
 
-@pytest.fixture
-def draw_page(browser_site):
-    from tools.browser import open_page
+DESKTOP = {"width": 1280, "height": 900}
 
-    url, browser = browser_site
-    page, traffic = open_page(browser, url)
+
+@pytest.fixture(scope="module")
+def draw_tab(browser_site):
+    """One tab for the tests below: each loads the page afresh in it (a new context costs Chromium
+    three times the CPU of a visit)."""
+    from tools.browser import Tab
+
+    tab = Tab(browser_site[1])
+    yield tab
+    tab.close()
+
+
+@pytest.fixture
+def draw_page(browser_site, draw_tab):
+    """The page as a first visit (nothing cached), at the desktop size, with its pad ready."""
+    page = draw_tab.page
+    page.set_viewport_size(DESKTOP)
+    traffic = draw_tab.visit(browser_site[0])
     page.wait_for_function("() => window.mnistDraw && window.mnistDraw.widgets.length === 1")
     yield page, traffic
-    page.context.close()
+    page.unroute_all()  # a test's stand-in for the server ends with it
 
 
 @pytest.fixture(scope="module")

@@ -16,16 +16,16 @@ $(foreach setting,$(shell $(PYTHON) -m tools.environment),$(eval export $(settin
 # where Python may not write bytecode (PYTHONDONTWRITEBYTECODE), every process would
 # otherwise compile TensorFlow again, 10 s each.
 UV_VERSION = 0.13.9
-UV := $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY)
+UV_INSTALL := $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY)
 
 $(VENV)/.requirements: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet uv==$(UV_VERSION)
-	$(UV) -r requirements.txt
+	$(UV_INSTALL) -r requirements.txt
 	touch $@
 
 $(VENV)/.test-requirements: $(VENV)/.requirements requirements-test.txt
-	$(UV) -r requirements-test.txt
+	$(UV_INSTALL) -r requirements-test.txt
 	touch $@
 
 # jupyter-cache knows only the notebooks' text: when the library they import

@@ -129,7 +129,7 @@ def draw_models_as_files(app: Sphinx, pagename: str, templatename: str, context:
     if "mnist-draw-model" not in body:
         return
     # The element's format has one home, the library that writes it (imported by the one page that needs it).
-    from mnist_course.export import MODEL_ELEMENT, model_element
+    from mnist_course.export import EMBEDDED_MODEL_PATTERN, model_element
 
     folder = Path(app.outdir) / DRAW_MODELS_DIR
     folder.mkdir(parents=True, exist_ok=True)
@@ -142,7 +142,7 @@ def draw_models_as_files(app: Sphinx, pagename: str, templatename: str, context:
         url = context["pathto"](f"{DRAW_MODELS_DIR}/{filename}", 1)
         return model_element(name, src=url)
 
-    context["body"] = MODEL_ELEMENT.sub(to_file, body)
+    context["body"] = EMBEDDED_MODEL_PATTERN.sub(to_file, body)
 
 
 # --------------------------------------------------------------------------- math

@@ -134,6 +134,8 @@ def build_one(name: str, student_dir: Path, autograder_dir: Path | None, run_tes
 
 
 def main(argv: list[str] | None = None) -> int:
+    if not __package__:
+        sys.exit("Run this from the repository's folder as a module: .venv/bin/python -m exercises.build (or make exercises)")
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="exercises to build (default: every source in exercises/source)")
     parser.add_argument("--student-dir", type=Path, default=HERE, help="where the student notebooks go (default: exercises/)")

@@ -117,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--worker"]:
         _worker(*argv[1:4])
         return 0
+    if not __package__:
+        sys.exit("Run this from the repository's folder as a module: .venv/bin/python -m exercises.grade SUBMISSIONS/ -o grades.csv")
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="+", type=Path, help="submission files (.zip, .ipynb) or folders of them")
     parser.add_argument("-o", "--output", type=Path, default=Path("grades.csv"), help="the CSV to write (default: grades.csv)")

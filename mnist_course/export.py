@@ -36,7 +36,7 @@ from .metrics import softmax
 
 __all__ = [
     "MODEL_ELEMENT_ID",
-    "MODEL_ELEMENT",
+    "EMBEDDED_MODEL_PATTERN",
     "model_element",
     "PREPROCESSING_ELEMENT_ID",
     "model_dict",
@@ -60,10 +60,12 @@ __all__ = [
 
 # The page's script finds model NAME in the element with id MODEL_ELEMENT_ID.format(name=NAME):
 # its JSON inside, or, on the site, the address of a script holding it in data-src (the site's
-# build, _ext/course_site.py, moves the JSON out of the page: model_element and MODEL_ELEMENT).
+# build, _ext/course_site.py, moves the JSON out of the page: model_element and EMBEDDED_MODEL_PATTERN).
 MODEL_ELEMENT_ID = "mnist-draw-model-{name}"
+# ...and the preprocessing's settings (where to put a drawing's centre of mass) in this one.
+PREPROCESSING_ELEMENT_ID = "mnist-draw-preprocessing"
 # A model_element with its JSON inside; groups: the name, the JSON (which never holds "</").
-MODEL_ELEMENT = re.compile(r'<script type="application/json" id="mnist-draw-model-([\w-]+)" class="mnist-draw-model">(.*?)</script>', re.S)
+EMBEDDED_MODEL_PATTERN = re.compile(r'<script type="application/json" id="mnist-draw-model-([\w-]+)" class="mnist-draw-model">(.*?)</script>', re.S)
 
 
 def model_element(name: str, json_text: str = "", src: str | None = None) -> str:
@@ -72,8 +74,7 @@ def model_element(name: str, json_text: str = "", src: str | None = None) -> str
     data_src = "" if src is None else f' data-src="{html.escape(src)}"'
     element_id = MODEL_ELEMENT_ID.format(name=name)
     return f'<script type="application/json" id="{element_id}" class="mnist-draw-model"{data_src}>{json_text}</script>'
-# ...and the preprocessing's settings (where to put a drawing's centre of mass) in this one.
-PREPROCESSING_ELEMENT_ID = "mnist-draw-preprocessing"
+
 
 BOX = 20  # MNIST: each digit was scaled to fit a 20x20 box...
 SIZE = 28  # ...and centred by its centre of mass in a 28x28 image

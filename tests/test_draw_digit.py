@@ -141,13 +141,13 @@ def test_drawing_pad_carries_the_centre_to_the_page():
 
 
 def test_the_sites_build_finds_and_rewrites_every_embedded_model():
-    """_ext/course_site.py moves each model out of the page with MODEL_ELEMENT and leaves
+    """_ext/course_site.py moves each model out of the page with EMBEDDED_MODEL_PATTERN and leaves
     model_element(name, src=...): both must match what embed_html writes."""
     models = [{"name": "tutorial", "weights": [[0.5, -1.0]]}, {"name": "dense-100", "weights": []}]
     page = export.embed_html(models, centre=(14.0, 14.0))
-    found = export.MODEL_ELEMENT.findall(page)
+    found = export.EMBEDDED_MODEL_PATTERN.findall(page)
     assert [(name, json.loads(text)) for name, text in found] == [(model["name"], model) for model in models]
-    moved = export.MODEL_ELEMENT.sub(lambda match: export.model_element(match.group(1), src=f"{match.group(1)}.js"), page)
+    moved = export.EMBEDDED_MODEL_PATTERN.sub(lambda match: export.model_element(match.group(1), src=f"{match.group(1)}.js"), page)
     assert 'id="mnist-draw-model-tutorial" class="mnist-draw-model" data-src="tutorial.js"></script>' in moved
     assert "weights" not in moved and export.PREPROCESSING_ELEMENT_ID in moved
 

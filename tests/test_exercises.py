@@ -55,7 +55,7 @@ def built(tmp_path_factory):
 def test_one_exercise_per_chapter():
     assert NAMES == EXPECTED
     for name in NAMES:
-        assert (EXERCISES / f"{name}.ipynb").is_file(), f"exercises/{name}.ipynb is not committed: run exercises/build.py"
+        assert (EXERCISES / f"{name}.ipynb").is_file(), f"exercises/{name}.ipynb is not committed: run make exercises"
 
 
 @pytest.mark.parametrize("name", EXPECTED)
@@ -81,7 +81,7 @@ def test_student_notebooks_are_generated(built):
     for name in NAMES:
         generated = (built / "student" / f"{name}.ipynb").read_bytes()
         committed = (EXERCISES / f"{name}.ipynb").read_bytes()
-        assert committed == generated, f"exercises/{name}.ipynb is stale: run .venv/bin/python exercises/build.py and commit it"
+        assert committed == generated, f"exercises/{name}.ipynb is stale: run make exercises (.venv/bin/python -m exercises.build) and commit it"
 
 
 def test_student_notebooks_are_clean():

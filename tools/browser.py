@@ -157,8 +157,8 @@ MODES = ("light", "dark")
 class Tab:
     """One browser tab (in a context of its own) that visits pages one after another.
 
-    Each visit is a first visit: the tab forgets what it loaded before, so every request
-    reaches the server and its bytes are counted. Each visit records into its own
+    Each visit is a first visit: the tab forgets what it loaded and what the site stored
+    before, so every request reaches the server and its bytes are counted. Each visit records into its own
     :class:`Traffic` (other hosts cannot be reached). Navigating one tab costs Chromium a
     third of the CPU of a new context per page: the audits of every page use one tab.
 
@@ -206,10 +206,17 @@ class Tab:
 
     def visit(self, url: str) -> Traffic:
         """Load ``url`` in this tab; what it does from now on goes into the returned Traffic."""
-        # Forget the last page: the HTTP cache, and (by way of a blank page) what the renderer
-        # keeps in memory, web fonts included, so that the bytes counted are a first visit's.
-        self._devtools.send("Network.clearBrowserCache")
+        # Forget the last page, as a new context would: leave it (a blank page drops what the
+        # renderer keeps in memory, web fonts included), then clear the HTTP cache and what the
+        # site stored, so that the bytes counted are a first visit's and no page sees another's state.
         self.page.goto("about:blank")
+        self._devtools.send("Network.clearBrowserCache")
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https"):
+            self._devtools.send("Storage.clearDataForOrigin", {
+                "origin": f"{parts.scheme}://{parts.netloc}",
+                "storageTypes": "cookies,local_storage,session_storage,indexeddb,cache_storage,service_workers",
+            })
         self.traffic = Traffic()
         self.page.goto(url, wait_until="load")
         return self.traffic

@@ -31,6 +31,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from importlib.resources import files
 from pathlib import Path, PurePosixPath
 
+if not __package__:
+    sys.exit("Run this from the repository's folder as a module: .venv/bin/python -m tools.execute_notebooks")
+
 import nbformat
 import yaml
 from jupyter_cache import get_cache

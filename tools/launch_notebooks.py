@@ -37,6 +37,9 @@ import shutil
 import sys
 from pathlib import Path
 
+if not __package__:
+    sys.exit("Run this from the repository's folder as a module: .venv/bin/python -m tools.launch_notebooks")
+
 import nbformat
 import yaml
 from bs4 import BeautifulSoup

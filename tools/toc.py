@@ -1,14 +1,14 @@
 """The documents of the book's table of contents, ``_toc.yml``.
 
 Read by sphinx-external-toc, the parser Jupyter Book's own build uses: a ``_toc.yml``
-the book would reject is rejected here too, with the same message.
+it cannot parse (a document listed twice, a wrong key) is rejected with its message.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sphinx_external_toc.api import FileItem
+from sphinx_external_toc.api import FileItem, GlobItem
 from sphinx_external_toc.parsing import parse_toc_yaml
 
 
@@ -21,7 +21,10 @@ def book_files(root: Path) -> list[str]:
         documents.append(docname)
         for subtree in site[docname].subtrees:
             for item in subtree.items:
-                if isinstance(item, FileItem):  # a document (not a glob or a URL)
+                if isinstance(item, GlobItem):
+                    # The build, the tests and the launch notebooks need every document by name.
+                    raise ValueError(f"_toc.yml: list each document with file:, not glob: {item}")
+                if isinstance(item, FileItem):  # a document, not a URL
                     visit(item)
 
     visit(site.root.docname)

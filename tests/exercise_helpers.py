@@ -29,8 +29,10 @@ def build(student_dir: Path, autograder_dir: Path) -> None:
 
 
 def grade(paths: list[Path], output: Path, *extra: str) -> list[dict]:
-    """The instructor's command; returns the CSV rows."""
-    run([sys.executable, "-m", "exercises.grade", *map(str, paths), "-o", str(output), "-j", "2", *extra], cwd=EXERCISES.parent)
+    """The instructor's command; returns the CSV rows. One submission at a time: the tests already
+    grade two exercises at once beside the book build, and a kernel starved of CPU for a minute
+    fails to start (otter gives it 60 s)."""
+    run([sys.executable, "-m", "exercises.grade", *map(str, paths), "-o", str(output), "-j", "1", *extra], cwd=EXERCISES.parent)
     with output.open(newline="") as f:
         return list(csv.DictReader(f))
 

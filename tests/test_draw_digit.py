@@ -203,9 +203,6 @@ def browser_site(built_book):
         yield f"{url}/{PAGE}", browser
 
 
-DESKTOP = {"width": 1280, "height": 900}
-
-
 @pytest.fixture(scope="module")
 def draw_tab(browser_site):
     """One tab for the tests below: each loads the page afresh in it (a new context costs Chromium
@@ -219,9 +216,9 @@ def draw_tab(browser_site):
 
 @pytest.fixture
 def draw_page(browser_site, draw_tab):
-    """The page as a first visit (nothing cached), at the desktop size, with its pad ready."""
+    """The page as a first visit (nothing cached), at the tab's own size, with its pad ready."""
     page = draw_tab.page
-    page.set_viewport_size(DESKTOP)
+    page.set_viewport_size(draw_tab.viewport)
     traffic = draw_tab.visit(browser_site[0])
     page.wait_for_function("() => window.mnistDraw && window.mnistDraw.widgets.length === 1")
     yield page, traffic

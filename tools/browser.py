@@ -158,8 +158,8 @@ class Tab:
     """One browser tab (in a context of its own) that visits pages one after another.
 
     Each visit is a first visit: the tab forgets what it loaded and what the site stored
-    before, so every request reaches the server and its bytes are counted. Each visit records into its own
-    :class:`Traffic` (other hosts cannot be reached). Navigating one tab costs Chromium a
+    before, so every request reaches the server and its bytes are counted. Each visit records
+    into its own :class:`Traffic` (other hosts cannot be reached). Navigating one tab costs Chromium a
     third of the CPU of a new context per page: the audits of every page use one tab.
 
     ``mode`` ("light" or "dark") is the theme's colour mode, chosen as a reader
@@ -168,7 +168,8 @@ class Tab:
     """
 
     def __init__(self, browser, *, viewport=(1280, 900), mode: str | None = None, touch: bool = False):
-        options = {"viewport": {"width": viewport[0], "height": viewport[1]}}
+        self.viewport = {"width": viewport[0], "height": viewport[1]}  # the size it opens at
+        options = {"viewport": self.viewport}
         if mode is not None:
             if mode not in MODES:
                 raise ValueError(f"mode must be one of {MODES}, not {mode!r}")

@@ -74,8 +74,7 @@ def binder_python(tmp_path_factory) -> Path:
     asking meanwhile waits). Returns its Python.
 
     Made by uv, not by pip as Binder makes it: the same pinned requirements, resolved the same
-    way in practice, in seconds. A failure only pip's resolver would hit is not seen here.
-    Run its processes with ``binder_environ``."""
+    way in practice, in seconds. A failure only pip's resolver would hit is not seen here."""
     from filelock import FileLock
 
     runtime = (ROOT / "runtime.txt").read_text().strip()
@@ -86,15 +85,15 @@ def binder_python(tmp_path_factory) -> Path:
     venv = session_temp / "binder-env"
     python, outcome = venv / "bin" / "python", session_temp / "binder-env.outcome"
     # uv (the Makefile installs it beside this Python) resolves requirements.txt as pip does, in
-    # seconds. Not compiled at install (44 CPU-s for every module of every package): the first
-    # processes compile what they import and keep it (see binder_environ).
+    # seconds. Compiled at install, as Binder's pip does: else every kernel compiles what it
+    # imports (TensorFlow: 10 s) wherever Python may not write bytecode.
     uv = Path(sys.executable).with_name("uv")
     if not uv.exists():
         pytest.fail(f"{uv} is missing: `make test` installs it (uv, from PyPI)")
     with FileLock(session_temp / "binder-env.lock"):
         if not outcome.exists():
             steps = [[sys.executable, "-m", "venv", str(venv)],
-                     [str(uv), "pip", "install", "--quiet", "--python", str(python), "-r", "requirements.txt"]]
+                     [str(uv), "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python), "-r", "requirements.txt"]]
             result = "ok"
             for step in steps:
                 run = subprocess.run(step, cwd=ROOT, capture_output=True, text=True)
@@ -105,14 +104,6 @@ def binder_python(tmp_path_factory) -> Path:
     if outcome.read_text() != "ok":
         pytest.fail(f"The fresh environment from requirements.txt could not be made: {outcome.read_text()}")
     return python
-
-
-@pytest.fixture(scope="session")
-def binder_environ() -> dict:
-    """The environment variables of a process of binder_python: these tests', with Python writing
-    bytecode. The fresh environment is not compiled at install; where PYTHONDONTWRITEBYTECODE is
-    set (as on the project's machines), every kernel would otherwise compile TensorFlow again."""
-    return {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 
 
 # `make test` runs two workers, each taking whole files in this order (--dist loadfile

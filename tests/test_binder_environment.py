@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-def test_fresh_environment_imports_the_course(binder_python, binder_environ):
+def test_fresh_environment_imports_the_course(binder_python):
     result = subprocess.run(
         [str(binder_python), "-c", "import mnist_course, keras, tensorflow, ipywidgets, otter, jupyterlab; print(mnist_course.__file__)"],
-        capture_output=True, text=True, env=binder_environ,
+        capture_output=True, text=True,
     )
     assert result.returncode == 0, f"importing the course in Binder's environment failed:\n{result.stderr[-4000:]}"
     # requirements.txt's `-e .`: this repository's library (or, once tests/test_launch_notebooks.py

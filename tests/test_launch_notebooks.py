@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import socket
@@ -160,7 +161,7 @@ def learner_cache(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def jupyterlab(binder_python, binder_environ, launch_tree, learner_cache, tmp_path_factory):
+def jupyterlab(binder_python, launch_tree, learner_cache, tmp_path_factory):
     """JupyterLab from the fresh environment, on 127.0.0.1, serving a copy of the launch tree."""
     folder = tmp_path_factory.mktemp("launch") / "course"
     shutil.copytree(launch_tree, folder)
@@ -176,7 +177,7 @@ def jupyterlab(binder_python, binder_environ, launch_tree, learner_cache, tmp_pa
     port = _free_port()
     # TensorFlow quiet (tests/conftest.py), one thread; not the build's training cache: the
     # learner's own, empty, so a chapter that finds no run in the launch tree trains (and fails below).
-    env = dict(binder_environ, TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1", MNIST_COURSE_CACHE=str(learner_cache))
+    env = dict(os.environ, TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1", MNIST_COURSE_CACHE=str(learner_cache))
     log = folder.parent / "jupyterlab.log"
     server = subprocess.Popen(
         [str(binder_python.parent / "jupyter"), "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",

@@ -11,10 +11,10 @@ $(foreach setting,$(shell $(PYTHON) -m tools.environment),$(eval export $(settin
 
 .PHONY: book test clean chromium exercises bench
 
-# uv installs what pip would from the same pinned files, in seconds instead of minutes
-# (the tests make Binder's fresh environment with it too). Compiled at install, as pip does:
-# where Python may not write bytecode (PYTHONDONTWRITEBYTECODE), every process would
-# otherwise compile TensorFlow again, 10 s each.
+# uv installs what pip would from the same pinned files, in seconds instead of minutes.
+# .venv is compiled at install, as pip does: where Python may not write bytecode
+# (PYTHONDONTWRITEBYTECODE), every process would otherwise compile TensorFlow again, 10 s
+# each. (The tests make Binder's fresh environment with uv too; tests/conftest.py says how.)
 UV_VERSION = 0.13.9
 UV_INSTALL := $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY)
 
@@ -57,9 +57,10 @@ check: $(VENV)/.test-requirements
 test: $(VENV)/.test-requirements chromium
 	$(PY) -m pytest $(TWO_WORKERS)
 
-# The browser tests drive Debian's Chromium; install it when missing and we are root.
+# The browser tests drive Debian's Chromium, or the one the CHROMIUM variable names (as
+# tools/browser.py reads it); install it when missing and we are root.
 chromium:
-	@command -v chromium >/dev/null || { \
+	@command -v "$${CHROMIUM:-chromium}" >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing Debian's chromium for the browser tests"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \

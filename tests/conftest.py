@@ -98,7 +98,7 @@ def binder_python(tmp_path_factory) -> Path:
             for step in steps:
                 run = subprocess.run(step, cwd=ROOT, capture_output=True, text=True)
                 if run.returncode != 0:
-                    result = f"{' '.join(step[-4:])} failed (exit {run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+                    result = f"{' '.join(map(str, step))} failed (exit {run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
                     break
             outcome.write_text(result)
     if outcome.read_text() != "ok":

@@ -16,6 +16,11 @@ def toc_files() -> list[str]:
     return toc.book_files(ROOT)
 
 
+def chapter_notebooks() -> list[str]:
+    """The chapters that are notebooks (book/, in reading order): what a learner can launch."""
+    return [doc for doc in toc_files() if doc.startswith("book/") and source_of(doc).suffix == ".ipynb"]
+
+
 def source_of(doc: str) -> Path:
     for suffix in (".ipynb", ".md"):
         if (ROOT / f"{doc}{suffix}").exists():

@@ -35,11 +35,11 @@ import nbformat
 import pytest
 import yaml
 
-from pages import figures, page, source_of, toc_files
+from pages import chapter_notebooks, figures, page
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-CHAPTERS = [doc for doc in toc_files() if doc.startswith("book/") and source_of(doc).suffix == ".ipynb"]
+CHAPTERS = chapter_notebooks()
 KERNEL_MEMORY_LIMIT = 1024**3  # Binder gives about 2 GB; a learner may have two chapters open
 
 

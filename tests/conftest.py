@@ -107,15 +107,18 @@ def binder_python(tmp_path_factory) -> Path:
 
 
 # `make test` runs two workers, each taking whole files in this order (--dist loadfile
-# --no-loadscope-reorder): the book build first, so that it starts at once; then what the other
-# worker runs meanwhile: Binder's fresh environment and the exercises; then the launch notebooks
-# in that environment, on the worker that built the book; then more that needs no book, for the
-# other worker while the book builds; then the longest of the rest; then the others by name.
+# --no-loadscope-reorder; a worker takes the next file when it has two tests or fewer left).
+# The book build first, so that it starts at once; meanwhile the other worker makes Binder's
+# fresh environment and runs the exercises, then the execution step, which needs no book either
+# (whichever of the two ends first keeps its core busy). Then the two longest that need the book,
+# so that neither starts late: the launch notebooks in JupyterLab and the site audit, one on each
+# worker; then Draw a digit's page (a minute) and the files of ten seconds or more; then the
+# short ones, by name, which even out the end.
 FIRST_FILES = [
     "test_book.py",
-    "test_binder_environment.py", "test_exercises.py", "test_launch_notebooks.py",
-    "test_execute_notebooks.py", "test_training.py", "test_data.py", "test_numpy_net.py",
-    "test_site.py", "test_draw_digit.py", "test_explorer.py",
+    "test_binder_environment.py", "test_exercises.py", "test_execute_notebooks.py",
+    "test_launch_notebooks.py", "test_site.py", "test_draw_digit.py",
+    "test_explorer.py", "test_numpy_net.py", "test_training.py", "test_data.py",
 ]
 
 

@@ -39,13 +39,18 @@ SOURCE_DIR = HERE / "source"
 SETUP_MARKER = "# Setup: exercises/build.py writes this cell from _config.yml."
 
 
+def otter_requirement() -> str:
+    """The otter-grader pin of requirements.txt ("otter-grader==X"): what Colab installs too."""
+    return next(line.strip() for line in (HERE.parent / "requirements.txt").read_text().splitlines() if line.startswith("otter-grader=="))
+
+
 def colab_setup(name: str) -> str:
     """The first code cell of a student notebook: in Colab, install and fetch what it needs."""
     from tools.launch_notebooks import course_settings, install_requirement
 
     settings = course_settings(HERE.parent)
     owner_repo = settings["repository"].removeprefix("https://github.com/")
-    otter = next(line.strip() for line in (HERE.parent / "requirements.txt").read_text().splitlines() if line.startswith("otter-grader=="))
+    otter = otter_requirement()
     notebook_url = f"https://raw.githubusercontent.com/{owner_repo}/{settings['branch']}/exercises/{name}.ipynb"
     return f'''# Setup. In Google Colab this installs what the exercise needs (otter-grader and the
 # course library) and fetches this exercise's checks; anywhere else it does nothing.

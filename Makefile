@@ -18,10 +18,17 @@ $(foreach setting,$(shell $(PYTHON) -m tools.environment),$(eval export $(settin
 UV_VERSION = 0.13.9
 UV_INSTALL := $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY)
 
+# The environment is made without pip (ensurepip takes 6 s): this Python's pip installs uv
+# into it when it can (pip 22.3 or later), else the environment gets its own pip for that.
+# uv then installs pip with the rest, for whoever uses .venv/bin/pip.
 $(VENV)/.requirements: requirements.txt pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet uv==$(UV_VERSION)
-	$(UV_INSTALL) -r requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv --without-pip $(VENV)
+	if $(PYTHON) -m pip --python $(PY) --version >/dev/null 2>&1; then \
+	  $(PYTHON) -m pip --python $(PY) install --quiet uv==$(UV_VERSION); \
+	else \
+	  $(PY) -m ensurepip --default-pip >/dev/null && $(PY) -m pip install --quiet uv==$(UV_VERSION); \
+	fi
+	$(UV_INSTALL) -r requirements.txt pip
 	touch $@
 
 $(VENV)/.test-requirements: $(VENV)/.requirements requirements-test.txt

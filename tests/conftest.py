@@ -68,7 +68,17 @@ def built_book() -> Path:
 
 
 @pytest.fixture(scope="session")
-def binder_python(tmp_path_factory) -> Path:
+def uv() -> Path:
+    """uv, which the Makefile installs beside this Python: it resolves requirements.txt as pip
+    does, in seconds."""
+    path = Path(sys.executable).with_name("uv")
+    if not path.exists():
+        pytest.fail(f"{path} is missing: `make test` installs it (uv, from PyPI)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def binder_python(uv, tmp_path_factory) -> Path:
     """A fresh virtual environment from requirements.txt alone, as Binder (repo2docker) builds one,
     made once per test session and shared by its workers (the first to ask makes it, another
     asking meanwhile waits). Returns its Python.
@@ -84,16 +94,13 @@ def binder_python(tmp_path_factory) -> Path:
         session_temp = session_temp.parent  # each worker's folder is in the session's
     venv = session_temp / "binder-env"
     python, outcome = venv / "bin" / "python", session_temp / "binder-env.outcome"
-    # uv (the Makefile installs it beside this Python) resolves requirements.txt as pip does, in
-    # seconds. Compiled at install, as Binder's pip does: else every kernel compiles what it
+    # Compiled at install, as Binder's pip does: else every kernel compiles what it
     # imports (TensorFlow: 10 s) wherever Python may not write bytecode.
-    uv = Path(sys.executable).with_name("uv")
-    if not uv.exists():
-        pytest.fail(f"{uv} is missing: `make test` installs it (uv, from PyPI)")
     with FileLock(session_temp / "binder-env.lock"):
         if not outcome.exists():
-            steps = [[sys.executable, "-m", "venv", str(venv)],
-                     [str(uv), "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python), "-r", "requirements.txt"]]
+            # Without ensurepip (6 s): uv installs pip, which Binder's environment has, with the rest.
+            steps = [[sys.executable, "-m", "venv", "--without-pip", str(venv)],
+                     [str(uv), "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python), "-r", "requirements.txt", "pip"]]
             result = "ok"
             for step in steps:
                 run = subprocess.run(step, cwd=ROOT, capture_output=True, text=True)

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -136,36 +137,57 @@ def test_two_processes_needing_the_same_model_train_it_once(tmp_path):
     from mnist_course import TUTORIAL_MODEL
     from mnist_course.training.cache import cache_key
 
-    settings = dict(epochs=2, batch_size=1024)
-    # The first process holds the lock for at least 8 s (a pause after each epoch), far longer
-    # than the second needs to start: without the lock the second would train too.
+    settings = dict(epochs=1, batch_size=1024)
+    # The first process holds the lock (at the end of its epoch) until the test has seen the
+    # second one wait for it, however slowly either starts: no timing to guess. Were the lock
+    # broken, the second would train too, never say it waits, and the test would fail.
+    release = tmp_path / "release"
     program = textwrap.dedent("""\
-        import json, sys, time, mnist_course
-        pause = float(sys.argv[1])
-        run = mnist_course.train(mnist_course.TUTORIAL_MODEL.replace(**json.loads(sys.argv[2])), quiet=True,
-                                 on_epoch=lambda *args: time.sleep(pause))
+        import json, pathlib, sys, time, mnist_course
+        release, deadline = pathlib.Path(sys.argv[1]), time.monotonic() + 300
+        def hold(*args):
+            while not release.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        run = mnist_course.train(mnist_course.TUTORIAL_MODEL.replace(**json.loads(sys.argv[2])), quiet=True, on_epoch=hold)
         print(json.dumps({"from_cache": run.from_cache, "test_accuracy": run.test_accuracy}))
     """)
     env = dict(os.environ, MNIST_COURSE_CACHE=str(tmp_path / "cache"))
-    command = [sys.executable, "-c", program]
-    trainer = subprocess.Popen([*command, "4", json.dumps(settings)], env=env, stdout=subprocess.PIPE, text=True)
-    lock = tmp_path / "cache" / "locks" / f"{cache_key(TUTORIAL_MODEL.replace(**settings))}.lock"
-    deadline = time.monotonic() + 120
-    while True:  # until the first process holds the lock
-        assert time.monotonic() < deadline and trainer.poll() is None, "the first process never took the lock"
-        if lock.exists():
-            probe = FileLock(lock)
-            try:
-                probe.acquire(timeout=0)
-            except Timeout:
-                break
-            probe.release()
-        time.sleep(0.1)
-    waiter = subprocess.run([*command, "0", json.dumps(settings)], env=env, capture_output=True, text=True)
-    trained = json.loads(trainer.communicate()[0].strip().splitlines()[-1])
-    loaded = json.loads(waiter.stdout.strip().splitlines()[-1])
-    assert trainer.returncode == 0 and waiter.returncode == 0, waiter.stderr
+    command = [sys.executable, "-c", program, str(release), json.dumps(settings)]
+    trainer = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    waiter = None
+    try:
+        lock = tmp_path / "cache" / "locks" / f"{cache_key(TUTORIAL_MODEL.replace(**settings))}.lock"
+        deadline = time.monotonic() + 120
+        while True:  # until the first process holds the lock
+            assert time.monotonic() < deadline and trainer.poll() is None, "the first process never took the lock"
+            if lock.exists():
+                probe = FileLock(lock)
+                try:
+                    probe.acquire(timeout=0)
+                except Timeout:
+                    break
+                probe.release()
+            time.sleep(0.1)
+        waiter = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        said, waiting = [], threading.Event()
+
+        def read_stderr():
+            for line in waiter.stderr:
+                said.append(line)
+                if "Waiting for another process that is training this model" in line:
+                    waiting.set()
+
+        reader = threading.Thread(target=read_stderr, daemon=True)
+        reader.start()
+        assert waiting.wait(120), "the second process did not wait for the first:\n" + "".join(said)
+        release.touch()
+        trained = json.loads(trainer.communicate(timeout=120)[0].strip().splitlines()[-1])
+        loaded = json.loads(waiter.stdout.read().strip().splitlines()[-1])
+        assert waiter.wait(60) == 0 and trainer.returncode == 0, "".join(said)
+    finally:
+        for process in (trainer, waiter):
+            if process is not None and process.poll() is None:
+                process.kill()
     assert (trained["from_cache"], loaded["from_cache"]) == (False, True)
-    assert "Waiting for another process that is training this model" in waiter.stderr
     assert trained["test_accuracy"] == loaded["test_accuracy"]
     assert len(list((tmp_path / "cache" / "runs").iterdir())) == 1

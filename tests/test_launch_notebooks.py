@@ -25,7 +25,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -161,13 +160,12 @@ def learner_cache(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def jupyterlab(binder_python, launch_tree, learner_cache, tmp_path_factory):
+def jupyterlab(binder_python, uv, launch_tree, learner_cache, tmp_path_factory):
     """JupyterLab from the fresh environment, on 127.0.0.1, serving a copy of the launch tree."""
     folder = tmp_path_factory.mktemp("launch") / "course"
     shutil.copytree(launch_tree, folder)
     # Binder installs requirements.txt in the launch tree, whose `-e .` is the library there,
     # with the build's runs beside it: the environment was made from this repository's copy.
-    uv = Path(sys.executable).with_name("uv")  # as tests/conftest.py made the environment
     _run([str(uv), "pip", "install", "--quiet", "--python", str(binder_python), "--no-deps", "-e", str(folder)])
     # Every cell in the page at once (JupyterLab otherwise attaches only the cells in view),
     # so that the test sees every output and every rendered Markdown cell; no workspace restored.

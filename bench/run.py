@@ -31,7 +31,7 @@ if not __package__:
     sys.exit("Run the benchmark from the repository's folder: .venv/bin/python -m bench.run (or make bench)")
 
 from bench import lighthouse
-from tools.browser import launch, open_page, serve
+from tools.browser import launch, open_page, serve, show_widgets
 from tools.environment import QUIET_TENSORFLOW, with_defaults
 
 BENCH = Path(__file__).resolve().parent
@@ -287,9 +287,7 @@ def widget_latency(site: Path) -> dict:
     dropdown, slider = [], []
     with serve(site) as base_url, launch() as browser:
         page, traffic = open_page(browser, f"{base_url}/{EXPLORER_PAGE}")
-        # assets/js/widgets-loader.js draws the widgets from the page's saved state.
-        page.locator(".cell_output:has(script[type='application/vnd.jupyter.widget-view+json'])").first.scroll_into_view_if_needed()
-        page.wait_for_selector(".explorer-state", state="visible", timeout=60000)
+        show_widgets(page, ".explorer-state")
         state = page.locator(".explorer-state:visible").first
         activation, epoch = state.get_attribute("data-activation"), int(state.get_attribute("data-epoch"))
         for i in range(WIDGET_CHANGES):

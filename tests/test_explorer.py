@@ -9,7 +9,7 @@ import numpy as np
 
 import pytest
 
-from tools.browser import launch, open_page, serve
+from tools.browser import launch, open_page, serve, show_widgets
 from mnist_course import explorer
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -22,7 +22,6 @@ def runs(built_book):
     return explorer.precompute()
 
 
-WIDGET_PLACE = ".cell_output:has(script[type='application/vnd.jupyter.widget-view+json'])"
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +34,7 @@ def open_explorer(served, **options):
     """The explorer page, scrolled to its widgets, with them drawn (assets/js/widgets-loader.js)."""
     base_url, browser = served
     page, traffic = open_page(browser, f"{base_url}/{PAGE}", **options)
-    page.locator(WIDGET_PLACE).first.scroll_into_view_if_needed()
-    page.wait_for_selector(".explorer-state", state="visible", timeout=60000)
+    show_widgets(page, ".explorer-state")
     return page, traffic
 
 

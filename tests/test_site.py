@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from tools.browser import MODES, Tab, launch, serve
+from tools.browser import MODES, SAVED_WIDGET, Tab, launch, serve
 from pages import chapter_notebooks, toc_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -62,7 +62,7 @@ def read_to_the_end(page, traffic) -> None:
         page.evaluate(f"window.scrollTo(0, {y})")
         page.wait_for_timeout(50)
     settle(page, traffic)
-    if page.locator("script[type='application/vnd.jupyter.widget-view+json']").count():
+    if page.locator(SAVED_WIDGET).count():
         # Drawn from the saved state by widgets-loader.js (or by the widget manager it fetches).
         page.wait_for_selector(".widget-subarea .lite-widget, .widget-subarea .jupyter-widgets", timeout=60000)
         settle(page, traffic)

@@ -230,3 +230,14 @@ def open_page(browser, url: str, *, viewport=(1280, 900), mode: str | None = Non
     """``url`` in a new :class:`Tab`: the page (close it with ``page.context.close()``) and its Traffic."""
     tab = Tab(browser, viewport=viewport, mode=mode, touch=touch)
     return tab.page, tab.visit(url)
+
+
+# A widget view saved in a page: assets/js/widgets-loader.js draws it from the saved state
+# when it comes into view.
+SAVED_WIDGET = "script[type='application/vnd.jupyter.widget-view+json']"
+
+
+def show_widgets(page, drawn: str) -> None:
+    """Scroll to the page's first saved widget and wait until ``drawn`` (a CSS selector) is visible."""
+    page.locator(f".cell_output:has({SAVED_WIDGET})").first.scroll_into_view_if_needed()
+    page.wait_for_selector(drawn, state="visible", timeout=60000)

@@ -152,6 +152,26 @@ def test_the_sites_build_finds_and_rewrites_every_embedded_model():
     assert "weights" not in moved and export.PREPROCESSING_ELEMENT_ID in moved
 
 
+def test_a_rebuild_replaces_a_models_weight_file(tmp_path):
+    """A rebuild into the same _build/html leaves one weight file per model: the page's current one."""
+    from types import SimpleNamespace
+
+    from _ext import course_site
+
+    app = SimpleNamespace(outdir=str(tmp_path))
+
+    def build(weights):
+        page = export.embed_html([{"name": "tutorial", "weights": weights}], centre=(14.0, 14.0))
+        context = {"body": page, "pathto": lambda name, resource: name}
+        course_site.draw_models_as_files(app, "book/draw_a_digit", "page.html", context, None)
+        return context["body"]
+
+    first, second = build([[0.5]]), build([[0.25]])
+    files = [path.name for path in (tmp_path / course_site.DRAW_MODELS_DIR).iterdir()]
+    assert len(files) == 1 and files[0].startswith("tutorial-"), files
+    assert files[0] in second and files[0] not in first
+
+
 def test_shift_and_thicken():
     image = np.zeros((1, 28, 28))
     image[0, 10, 10] = 1.0

@@ -25,13 +25,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 if not __package__:
     sys.exit("Run the benchmark from the repository's folder: .venv/bin/python -m bench.run (or make bench)")
 
 from bench import lighthouse
-from tools.browser import launch, open_page, serve, show_widgets
+from tools import toc
+from tools.browser import Tab, launch, open_page, read_to_the_end, serve, settle, show_widgets
 from tools.environment import QUIET_TENSORFLOW, with_defaults
 
 BENCH = Path(__file__).resolve().parent
@@ -312,28 +314,34 @@ def widget_latency(site: Path) -> dict:
 
 # --------------------------------------------------------------------------- page weight
 
-LOCAL_REF = re.compile(r"""(?:src|href)\s*=\s*["']([^"'#?]+)""", re.I)
-IMAGE_EXT = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
+def _gzipped_size(url: str) -> int:
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request) as response:
+        return len(response.read())
 
 
 def page_weight(site: Path) -> dict:
-    log(f"page weight of {site}")
+    """Every page of the site as a reader gets it, served gzip-compressed (tools/browser.py) in
+    headless Chromium: the bytes on the wire of a first visit (once the page has settled), and
+    after scrolling it to the end (what loads on the way: lazy images, widgets, the drawing
+    pad's weights); as the site audit counts them (tests/test_site.py). Then what the page's
+    script fetches only on first use: the drawing pad's models (mnist_course.export.model_element's
+    ``data-src``), each fetched gzip-compressed here as the pad would fetch it."""
+    log(f"page weight of {site}, in headless Chromium")
+    docs = ["index", *toc.book_files(REPO), "genindex", "search"]
     pages = {}
-    for html in sorted(site.rglob("*.html")):
-        relative = html.relative_to(site)
-        if any(part.startswith((".", "_")) for part in relative.parts):
-            continue  # not a page of the book (tool output, theme templates)
-        text = html.read_text(encoding="utf-8", errors="replace")
-        images = set()
-        for ref in LOCAL_REF.findall(text):
-            if "://" in ref or ref.startswith(("data:", "//", "mailto:")):
-                continue
-            target = (html.parent / ref).resolve()
-            if target.suffix.lower() in IMAGE_EXT and target.is_file():
-                images.add(target)
-        html_bytes = html.stat().st_size
-        image_bytes = sum(p.stat().st_size for p in images)
-        pages[str(html.relative_to(site))] = {"html_bytes": html_bytes, "image_bytes": image_bytes, "total_bytes": html_bytes + image_bytes}
+    with serve(site) as base_url, launch() as browser:
+        tab = Tab(browser)
+        for doc in docs:
+            traffic = tab.visit(f"{base_url}/{doc}.html")
+            settle(tab.page, traffic)
+            first_visit = sum(traffic.transferred.values())
+            read_to_the_end(tab.page, traffic)
+            on_use = tab.page.eval_on_selector_all("script.mnist-draw-model[data-src]", "els => els.map(e => new URL(e.dataset.src, document.baseURI).href)")
+            on_use_bytes = sum(_gzipped_size(url) for url in on_use if url not in traffic.transferred)
+            pages[doc] = {"first_visit_bytes": first_visit, "read_through_bytes": sum(traffic.transferred.values()),
+                          "on_first_use_bytes": on_use_bytes, "requests": len(traffic.transferred), "problems": traffic.problems()}
+        tab.close()
     files = [p for p in site.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(site).parts)]
     return {"pages": pages, "site_bytes": sum(p.stat().st_size for p in files), "site_files": len(files)}
 
@@ -391,7 +399,10 @@ def table(results: dict) -> str:
     pw = results.get("weight")
     if pw:
         for name, v in pw["pages"].items():
-            row(f"page weight, {name}", f"{v['total_bytes'] / 1e3:,.0f} kB (html {v['html_bytes'] / 1e3:,.0f} + img {v['image_bytes'] / 1e3:,.0f})")
+            read = v["read_through_bytes"] - v["first_visit_bytes"]
+            problems = f"; {len(v['problems'])} problem(s), in the JSON" if v["problems"] else ""
+            on_use = f" + {v['on_first_use_bytes'] / 1e3:,.0f} kB on first use" if v["on_first_use_bytes"] else ""
+            row(f"page weight, {name}", f"{v['first_visit_bytes'] / 1e3:,.0f} kB + {read / 1e3:,.0f} kB read through{on_use} ({v['requests']} requests{problems})")
         row(f"page weight, whole site ({pw['site_files']} files)", f"{pw['site_bytes'] / 1e6:,.1f} MB")
 
     widths = [max(len(r[i]) for r in rows + [("measure", "value", "budget", "result")]) for i in range(4)]

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from tools.browser import MODES, SAVED_WIDGET, Tab, launch, serve
+from tools.browser import MODES, Tab, launch, read_to_the_end, serve, settle
 from pages import chapter_notebooks, toc_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -39,33 +39,6 @@ AXE_OPTIONS = {
 # Bytes transferred on a first visit (gzip, headers included), issue 16.
 BUDGET_BYTES = {"book/05_explorer": 1_200_000, "book/draw_a_digit": 700_000}
 DEFAULT_BUDGET_BYTES = 500_000
-
-
-def settle(page, traffic, quiet_checks: int = 3) -> None:
-    """Wait until the page has asked for nothing new for a few checks and every request has ended."""
-    stable, seen = 0, -1
-    for _ in range(200):  # at most ~40 s: a page that never settles still fails its own tests
-        page.wait_for_timeout(200)
-        count = len(traffic.requests)
-        ended = len(traffic.transferred) + len(traffic.failed) + len(traffic.foreign)
-        stable = stable + 1 if count == seen and ended >= len(set(traffic.requests)) - 1 else 0
-        seen = count
-        if stable >= quiet_checks:
-            return
-
-
-def read_to_the_end(page, traffic) -> None:
-    """Scroll down a screen at a time, as a reader does, letting what loads on the way load."""
-    height = page.evaluate("document.documentElement.scrollHeight")
-    step = page.viewport_size["height"]
-    for y in range(0, height + step, step):
-        page.evaluate(f"window.scrollTo(0, {y})")
-        page.wait_for_timeout(50)
-    settle(page, traffic)
-    if page.locator(SAVED_WIDGET).count():
-        # Drawn from the saved state by widgets-loader.js (or by the widget manager it fetches).
-        page.wait_for_selector(".widget-subarea .lite-widget, .widget-subarea .jupyter-widgets", timeout=60000)
-        settle(page, traffic)
 
 
 def _audit_pages(base_url: str, mode: str) -> dict:

@@ -241,3 +241,30 @@ def show_widgets(page, drawn: str) -> None:
     """Scroll to the page's first saved widget and wait until ``drawn`` (a CSS selector) is visible."""
     page.locator(f".cell_output:has({SAVED_WIDGET})").first.scroll_into_view_if_needed()
     page.wait_for_selector(drawn, state="visible", timeout=60000)
+
+
+def settle(page, traffic, quiet_checks: int = 3) -> None:
+    """Wait until the page has asked for nothing new for a few checks and every request has ended."""
+    stable, seen = 0, -1
+    for _ in range(200):  # at most ~40 s; what never ended is in the Traffic for the caller to see
+        page.wait_for_timeout(200)
+        count = len(traffic.requests)
+        ended = len(traffic.transferred) + len(traffic.failed) + len(traffic.foreign)
+        stable = stable + 1 if count == seen and ended >= len(set(traffic.requests)) - 1 else 0
+        seen = count
+        if stable >= quiet_checks:
+            return
+
+
+def read_to_the_end(page, traffic) -> None:
+    """Scroll down a screen at a time, as a reader does, letting what loads on the way load."""
+    height = page.evaluate("document.documentElement.scrollHeight")
+    step = page.viewport_size["height"]
+    for y in range(0, height + step, step):
+        page.evaluate(f"window.scrollTo(0, {y})")
+        page.wait_for_timeout(50)
+    settle(page, traffic)
+    if page.locator(SAVED_WIDGET).count():
+        # Drawn from the saved state by widgets-loader.js (or by the widget manager it fetches).
+        page.wait_for_selector(".widget-subarea .lite-widget, .widget-subarea .jupyter-widgets", timeout=60000)
+        settle(page, traffic)

@@ -140,8 +140,9 @@ def draw_models_as_files(app: Sphinx, pagename: str, templatename: str, context:
         filename = f"{name}-{hashlib.sha256(script.encode()).hexdigest()[:12]}.js"
         # A rebuild into the same folder leaves no older weights of this model behind (a model's
         # name is unique in the site: one page holds the pad).
-        for older in folder.glob(f"{name}-*.js"):
-            if older.name != filename:
+        this_model = re.compile(re.escape(name) + r"-[0-9a-f]{12}\.js")
+        for older in folder.iterdir():
+            if this_model.fullmatch(older.name) and older.name != filename:
                 older.unlink()
         (folder / filename).write_text(script, encoding="utf-8")
         url = context["pathto"](f"{DRAW_MODELS_DIR}/{filename}", 1)

@@ -161,15 +161,17 @@ def test_a_rebuild_replaces_a_models_weight_file(tmp_path):
     app = SimpleNamespace(outdir=str(tmp_path))
 
     def build(weights):
-        page = export.embed_html([{"name": "tutorial", "weights": weights}], centre=(14.0, 14.0))
-        context = {"body": page, "pathto": lambda name, resource: name}
+        # Two models, one name the start of the other's: each keeps its own file.
+        models = [{"name": "tutorial-deep", "weights": [[1.0]]}, {"name": "tutorial", "weights": weights}]
+        context = {"body": export.embed_html(models, centre=(14.0, 14.0)), "pathto": lambda name, resource: name}
         course_site.draw_models_as_files(app, "book/draw_a_digit", "page.html", context, None)
         return context["body"]
 
     first, second = build([[0.5]]), build([[0.25]])
-    files = [path.name for path in (tmp_path / course_site.DRAW_MODELS_DIR).iterdir()]
-    assert len(files) == 1 and files[0].startswith("tutorial-"), files
-    assert files[0] in second and files[0] not in first
+    files = sorted(path.name for path in (tmp_path / course_site.DRAW_MODELS_DIR).iterdir())
+    assert len(files) == 2 and all(name in second for name in files), files
+    tutorial = next(name for name in files if not name.startswith("tutorial-deep-"))
+    assert tutorial not in first, "the first build's weights were left"
 
 
 def test_shift_and_thicken():

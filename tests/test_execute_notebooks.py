@@ -179,15 +179,27 @@ def test_two_processes_needing_the_same_model_train_it_once(tmp_path):
 
         reader = threading.Thread(target=read_stderr, daemon=True)
         reader.start()
-        assert waiting.wait(120), "the second process did not wait for the first:\n" + "".join(said)
+        deadline = time.monotonic() + 120
+        while not waiting.wait(1):
+            if waiter.poll() is not None or trainer.poll() is not None or time.monotonic() > deadline:
+                reader.join(5)
+                pytest.fail("the second process did not wait for the first:\n" + "".join(said))
         release.touch()
-        trained = json.loads(trainer.communicate(timeout=120)[0].strip().splitlines()[-1])
-        loaded = json.loads(waiter.stdout.read().strip().splitlines()[-1])
-        assert waiter.wait(60) == 0 and trainer.returncode == 0, "".join(said)
+        trained = trainer.communicate(timeout=120)[0]
+        waiter.wait(timeout=120)
+        reader.join(10)
+        loaded = waiter.stdout.read()
+        assert trainer.returncode == 0 and waiter.returncode == 0, "".join(said)
     finally:
         for process in (trainer, waiter):
-            if process is not None and process.poll() is None:
-                process.kill()
+            if process is not None:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+                for pipe in (process.stdout, process.stderr):
+                    if pipe is not None:
+                        pipe.close()
+    trained, loaded = (json.loads(output.strip().splitlines()[-1]) for output in (trained, loaded))
     assert (trained["from_cache"], loaded["from_cache"]) == (False, True)
     assert trained["test_accuracy"] == loaded["test_accuracy"]
     assert len(list((tmp_path / "cache" / "runs").iterdir())) == 1

@@ -16,19 +16,25 @@ $(foreach setting,$(shell $(PYTHON) -m tools.environment),$(eval export $(settin
 # (PYTHONDONTWRITEBYTECODE), every process would otherwise compile TensorFlow again, 10 s
 # each. (The tests make Binder's fresh environment with uv too; tests/conftest.py says how.)
 UV_VERSION = 0.13.9
+PIP_VERSION = 26.3
 UV_INSTALL := $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY)
 
-# The environment is made without pip (ensurepip takes 6 s): this Python's pip installs uv
-# into it when it can (pip 22.3 or later), else the environment gets its own pip for that.
-# uv then installs pip with the rest, for whoever uses .venv/bin/pip.
+# The environment is made without pip (ensurepip takes 6 s). uv goes into it with the
+# environment's own pip if it has one, else with this Python's (pip 22.3 or later installs
+# into another environment), else with a pip ensurepip gives it. uv then installs pip too,
+# for whoever uses .venv/bin/pip.
 $(VENV)/.requirements: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv --without-pip $(VENV)
-	if $(PYTHON) -m pip --python $(PY) --version >/dev/null 2>&1; then \
+	if $(PY) -m pip --version >/dev/null 2>&1; then \
+	  $(PY) -m pip install --quiet uv==$(UV_VERSION); \
+	elif $(PYTHON) -m pip --python $(PY) --version >/dev/null 2>&1; then \
 	  $(PYTHON) -m pip --python $(PY) install --quiet uv==$(UV_VERSION); \
+	elif $(PY) -m ensurepip --default-pip >/dev/null; then \
+	  $(PY) -m pip install --quiet uv==$(UV_VERSION); \
 	else \
-	  $(PY) -m ensurepip --default-pip >/dev/null && $(PY) -m pip install --quiet uv==$(UV_VERSION); \
+	  echo "No pip to install uv with: $(PYTHON) needs pip 22.3 or later, or ensurepip (Debian: apt-get install python3-venv)." >&2; exit 1; \
 	fi
-	$(UV_INSTALL) -r requirements.txt pip
+	$(UV_INSTALL) -r requirements.txt pip==$(PIP_VERSION)
 	touch $@
 
 $(VENV)/.test-requirements: $(VENV)/.requirements requirements-test.txt

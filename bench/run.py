@@ -32,8 +32,9 @@ if not __package__:
     sys.exit("Run the benchmark from the repository's folder: .venv/bin/python -m bench.run (or make bench)")
 
 from bench import lighthouse
+from mnist_course.export import MODEL_ELEMENT_ID
 from tools import toc
-from tools.browser import Tab, launch, open_page, read_to_the_end, serve, settle, show_widgets
+from tools.browser import Tab, launch, open_page, serve, show_first_widget, visit_and_read
 from tools.environment import QUIET_TENSORFLOW, with_defaults
 
 BENCH = Path(__file__).resolve().parent
@@ -289,7 +290,7 @@ def widget_latency(site: Path) -> dict:
     dropdown, slider = [], []
     with serve(site) as base_url, launch() as browser:
         page, traffic = open_page(browser, f"{base_url}/{EXPLORER_PAGE}")
-        show_widgets(page, ".explorer-state")
+        show_first_widget(page, ".explorer-state")
         state = page.locator(".explorer-state:visible").first
         activation, epoch = state.get_attribute("data-activation"), int(state.get_attribute("data-epoch"))
         for i in range(WIDGET_CHANGES):
@@ -314,33 +315,33 @@ def widget_latency(site: Path) -> dict:
 
 # --------------------------------------------------------------------------- page weight
 
-def _gzipped_size(url: str) -> int:
+def _downloaded_gzip_bytes(url: str) -> int:
+    """The body of ``url`` as the site's server sends it to a browser that accepts gzip."""
     request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
-    with urllib.request.urlopen(request) as response:
+    with urllib.request.urlopen(request, timeout=60) as response:
         return len(response.read())
 
 
 def page_weight(site: Path) -> dict:
-    """Every page of the site as a reader gets it, served gzip-compressed (tools/browser.py) in
-    headless Chromium: the bytes on the wire of a first visit (once the page has settled), and
-    after scrolling it to the end (what loads on the way: lazy images, widgets, the drawing
-    pad's weights); as the site audit counts them (tests/test_site.py). Then what the page's
-    script fetches only on first use: the drawing pad's models (mnist_course.export.model_element's
-    ``data-src``), each fetched gzip-compressed here as the pad would fetch it."""
+    """Every page of the site (the pages of the repository's _toc.yml) as a reader gets it,
+    served gzip-compressed (tools/browser.py) in headless Chromium, weighed as the site audit
+    weighs it (tests/test_site.py): the bytes on the wire of a first visit, once the page has
+    settled, and what scrolling it to the end adds (lazy images, widgets). Then the drawing
+    pad's models, which its script fetches only when a reader points at or draws on the pad,
+    the chosen one only (mnist_course.export.model_element's ``data-src``): each one's body,
+    gzip-compressed, fetched here."""
     log(f"page weight of {site}, in headless Chromium")
-    docs = ["index", *toc.book_files(REPO), "genindex", "search"]
     pages = {}
     with serve(site) as base_url, launch() as browser:
         tab = Tab(browser)
-        for doc in docs:
-            traffic = tab.visit(f"{base_url}/{doc}.html")
-            settle(tab.page, traffic)
-            first_visit = sum(traffic.transferred.values())
-            read_to_the_end(tab.page, traffic)
-            on_use = tab.page.eval_on_selector_all("script.mnist-draw-model[data-src]", "els => els.map(e => new URL(e.dataset.src, document.baseURI).href)")
-            on_use_bytes = sum(_gzipped_size(url) for url in on_use if url not in traffic.transferred)
+        for doc in toc.site_pages(REPO):
+            traffic, first_visit = visit_and_read(tab, f"{base_url}/{doc}.html")
+            models = tab.page.eval_on_selector_all(
+                "script.mnist-draw-model[data-src]", "els => els.map(e => [e.id, new URL(e.dataset.src, document.baseURI).href])")
             pages[doc] = {"first_visit_bytes": first_visit, "read_through_bytes": sum(traffic.transferred.values()),
-                          "on_first_use_bytes": on_use_bytes, "requests": len(traffic.transferred), "problems": traffic.problems()}
+                          "on_demand_bytes": {element.removeprefix(MODEL_ELEMENT_ID.format(name="")): _downloaded_gzip_bytes(url)
+                                              for element, url in models},
+                          "requests": len(traffic.transferred), "problems": traffic.problems()}
         tab.close()
     files = [p for p in site.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(site).parts)]
     return {"pages": pages, "site_bytes": sum(p.stat().st_size for p in files), "site_files": len(files)}
@@ -401,8 +402,9 @@ def table(results: dict) -> str:
         for name, v in pw["pages"].items():
             read = v["read_through_bytes"] - v["first_visit_bytes"]
             problems = f"; {len(v['problems'])} problem(s), in the JSON" if v["problems"] else ""
-            on_use = f" + {v['on_first_use_bytes'] / 1e3:,.0f} kB on first use" if v["on_first_use_bytes"] else ""
-            row(f"page weight, {name}", f"{v['first_visit_bytes'] / 1e3:,.0f} kB + {read / 1e3:,.0f} kB read through{on_use} ({v['requests']} requests{problems})")
+            row(f"page weight, {name}", f"{v['first_visit_bytes'] / 1e3:,.0f} kB + {read / 1e3:,.0f} kB read through ({v['requests']} requests{problems})")
+            for model, size in v["on_demand_bytes"].items():
+                row(f"  on demand: the drawing pad's model {model}", f"{size / 1e3:,.0f} kB")
         row(f"page weight, whole site ({pw['site_files']} files)", f"{pw['site_bytes'] / 1e6:,.1f} MB")
 
     widths = [max(len(r[i]) for r in rows + [("measure", "value", "budget", "result")]) for i in range(4)]

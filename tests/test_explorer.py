@@ -9,7 +9,7 @@ import numpy as np
 
 import pytest
 
-from tools.browser import launch, open_page, serve, show_widgets
+from tools.browser import launch, open_page, serve, show_first_widget
 from mnist_course import explorer
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -22,8 +22,6 @@ def runs(built_book):
     return explorer.precompute()
 
 
-
-
 @pytest.fixture(scope="module")
 def served(built_book):
     with serve(built_book) as base_url, launch() as browser:
@@ -34,7 +32,7 @@ def open_explorer(served, **options):
     """The explorer page, scrolled to its widgets, with them drawn (assets/js/widgets-loader.js)."""
     base_url, browser = served
     page, traffic = open_page(browser, f"{base_url}/{PAGE}", **options)
-    show_widgets(page, ".explorer-state")
+    show_first_widget(page, ".explorer-state")
     return page, traffic
 
 

@@ -19,13 +19,14 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from tools.browser import MODES, Tab, launch, read_to_the_end, serve, settle
-from pages import chapter_notebooks, toc_files
+from tools.browser import MODES, Tab, launch, serve, settle, visit_and_read
+from tools.toc import site_pages
+from pages import chapter_notebooks
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["index"] + toc_files() + ["genindex", "search"]
+PAGES = site_pages(ROOT)
 VNU = ROOT / "tools" / "vnu"
 
 # The dark mode changes colours, not the page's structure: axe's rules about structure (names,
@@ -52,10 +53,7 @@ def _audit_pages(base_url: str, mode: str) -> dict:
         tab = Tab(browser, mode=mode)
         page = tab.page
         for doc in PAGES:
-            traffic = tab.visit(f"{base_url}/{doc}.html")
-            settle(page, traffic)  # (as Playwright's "networkidle" would, and then until every request has ended)
-            first_visit = sum(traffic.transferred.values())
-            read_to_the_end(page, traffic)
+            traffic, first_visit = visit_and_read(tab, f"{base_url}/{doc}.html")
             results[mode, doc] = {
                 "theme": page.evaluate("document.documentElement.dataset.theme"),
                 # What the page itself did, before axe runs (axe-core fetches stylesheets itself).

@@ -234,13 +234,13 @@ def open_page(browser, url: str, *, viewport=(1280, 900), mode: str | None = Non
 
 # A widget view saved in a page: assets/js/widgets-loader.js draws it from the saved state
 # when it comes into view.
-SAVED_WIDGET = "script[type='application/vnd.jupyter.widget-view+json']"
+SAVED_WIDGET_SELECTOR = "script[type='application/vnd.jupyter.widget-view+json']"
 
 
-def show_widgets(page, drawn: str) -> None:
-    """Scroll to the page's first saved widget and wait until ``drawn`` (a CSS selector) is visible."""
-    page.locator(f".cell_output:has({SAVED_WIDGET})").first.scroll_into_view_if_needed()
-    page.wait_for_selector(drawn, state="visible", timeout=60000)
+def show_first_widget(page, drawn_selector: str) -> None:
+    """Scroll to the page's first saved widget and wait until ``drawn_selector`` is visible."""
+    page.locator(f".cell_output:has({SAVED_WIDGET_SELECTOR})").first.scroll_into_view_if_needed()
+    page.wait_for_selector(drawn_selector, state="visible", timeout=60000)
 
 
 def settle(page, traffic, quiet_checks: int = 3) -> None:
@@ -264,7 +264,17 @@ def read_to_the_end(page, traffic) -> None:
         page.evaluate(f"window.scrollTo(0, {y})")
         page.wait_for_timeout(50)
     settle(page, traffic)
-    if page.locator(SAVED_WIDGET).count():
+    if page.locator(SAVED_WIDGET_SELECTOR).count():
         # Drawn from the saved state by widgets-loader.js (or by the widget manager it fetches).
         page.wait_for_selector(".widget-subarea .lite-widget, .widget-subarea .jupyter-widgets", timeout=60000)
         settle(page, traffic)
+
+
+def visit_and_read(tab: Tab, url: str) -> tuple[Traffic, int]:
+    """A first visit to ``url`` in ``tab``, settled, then read to the end: the visit's Traffic
+    and the bytes it had transferred before the reading (the page's first-visit weight)."""
+    traffic = tab.visit(url)
+    settle(tab.page, traffic)  # (as Playwright's "networkidle" would, and then until every request has ended)
+    first_visit = sum(traffic.transferred.values())
+    read_to_the_end(tab.page, traffic)
+    return traffic, first_visit

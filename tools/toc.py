@@ -29,3 +29,9 @@ def book_files(root: Path) -> list[str]:
 
     visit(site.root.docname)
     return documents
+
+
+def site_pages(root: Path) -> list[str]:
+    """Every page of the built site a reader can open: the redirecting index, the book's
+    documents, and Sphinx's index and search pages."""
+    return ["index", *book_files(root), "genindex", "search"]

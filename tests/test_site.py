@@ -194,20 +194,26 @@ def nu_checker():
     return check
 
 
-def test_nu_checker_finds_an_error_when_there_is_one(nu_checker, tmp_path):
-    broken = tmp_path / "broken.html"
-    broken.write_text("<p>no doctype, no title</p>")
-    assert {m["type"] for m in nu_checker(broken)} == {"error"}
+# Checked in the same run as the pages: the run that finds them valid could see an error.
+BROKEN_PAGE = "<p>no doctype, no title</p>"
 
 
 @pytest.fixture(scope="module")
-def nu_errors(nu_checker, built_book):
-    """The Nu checker's errors on every page, by page (one run of the checker for all)."""
-    errors = {doc: [] for doc in PAGES}
-    for message in nu_checker(*[built_book / f"{doc}.html" for doc in PAGES]):
-        doc = str(Path(unquote(urlsplit(message["url"]).path)).relative_to(built_book).with_suffix(""))
-        errors[doc].append(f"line {message.get('lastLine')}: {message['message']}")
+def nu_errors(nu_checker, built_book, tmp_path_factory):
+    """The Nu checker's errors on every page, by page, and on BROKEN_PAGE (key None): one run of
+    the checker for all."""
+    broken = tmp_path_factory.mktemp("nu") / "broken.html"
+    broken.write_text(BROKEN_PAGE)
+    errors = {doc: [] for doc in [*PAGES, None]}
+    for message in nu_checker(*[built_book / f"{doc}.html" for doc in PAGES], broken):
+        path = Path(unquote(urlsplit(message["url"]).path))
+        doc = None if path == broken else str(path.relative_to(built_book).with_suffix(""))
+        errors[doc].append(f"{message['type']}, line {message.get('lastLine')}: {message['message']}")
     return errors
+
+
+def test_nu_checker_finds_an_error_when_there_is_one(nu_errors):
+    assert nu_errors[None] and all(e.startswith("error, ") for e in nu_errors[None]), nu_errors[None]
 
 
 @pytest.mark.parametrize("doc", [_known(KNOWN_INVALID, doc) for doc in PAGES])

@@ -25,11 +25,12 @@ UV_INSTALL := $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(P
 # for whoever uses .venv/bin/pip.
 $(VENV)/.requirements: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv --without-pip $(VENV)
-	if $(PY) -m pip --version >/dev/null 2>&1; then \
+	@# (set -x: make shows the command of the branch taken)
+	@if $(PY) -m pip --version >/dev/null 2>&1; then set -x; \
 	  $(PY) -m pip install --quiet uv==$(UV_VERSION); \
-	elif $(PYTHON) -m pip --python $(PY) --version >/dev/null 2>&1; then \
+	elif $(PYTHON) -m pip --python $(PY) --version >/dev/null 2>&1; then set -x; \
 	  $(PYTHON) -m pip --python $(PY) install --quiet uv==$(UV_VERSION); \
-	elif $(PY) -m ensurepip --default-pip >/dev/null; then \
+	elif set -x; $(PY) -m ensurepip --default-pip >/dev/null; then \
 	  $(PY) -m pip install --quiet uv==$(UV_VERSION); \
 	else \
 	  echo "No pip to install uv with: $(PYTHON) needs pip 22.3 or later, or ensurepip (Debian: apt-get install python3-venv)." >&2; exit 1; \

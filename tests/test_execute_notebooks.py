@@ -105,6 +105,36 @@ def test_each_kernel_gets_its_share_of_the_cores_even_when_one_notebook_is_left(
         assert merged.cells[0].outputs[0]["text"].strip() == share, name
 
 
+def test_a_kernel_that_dies_as_it_starts_is_started_again(small_book, tmp_path):
+    """As a kernel that lost the race for its ports does: it dies before it answers, having run
+    nothing. Here a kernel of its own, which dies the first time it is started."""
+    first_start = tmp_path / "first-start"
+    kernel = tmp_path / "jupyter" / "kernels" / "dies-once"
+    kernel.mkdir(parents=True)
+    (kernel / "launch.py").write_text(textwrap.dedent(f"""\
+        import pathlib, sys
+        marker = pathlib.Path({str(first_start)!r})
+        if not marker.exists():
+            marker.touch()
+            sys.exit(1)
+        from ipykernel import kernelapp
+        kernelapp.launch_new_instance()
+    """))
+    (kernel / "kernel.json").write_text(json.dumps(
+        {"argv": [sys.executable, str(kernel / "launch.py"), "-f", "{connection_file}"], "display_name": "dies once", "language": "python"}))
+    notebook = small_book / "chapters" / "one.ipynb"
+    _notebook(notebook, "print('ran')")
+    content = nbformat.read(notebook, as_version=4)
+    content.metadata["kernelspec"] = {"name": "dies-once", "display_name": "dies once", "language": "python"}
+    nbformat.write(content, notebook)
+    done = subprocess.run([sys.executable, "-m", "tools.execute_notebooks", "--root", str(small_book), "--jobs", "2"], cwd=ROOT,
+                          capture_output=True, text=True, env=dict(os.environ, JUPYTER_PATH=str(tmp_path / "jupyter")))
+    assert done.returncode == 0, done.stderr
+    assert first_start.exists(), "the kernel was never started by the test's kernelspec"
+    assert "one.ipynb: the kernel died as it started" in done.stderr
+    assert "chapters/one.ipynb: Executed notebook" in done.stdout
+
+
 def test_a_kernel_that_dies_is_named_and_the_others_still_run(small_book):
     _notebook(small_book / "chapters" / "one.ipynb", "import os\nos._exit(1)")
     done = _run(small_book, "--jobs", "2")

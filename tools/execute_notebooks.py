@@ -17,7 +17,8 @@ not train it twice: ``mnist_course.train`` holds a lock per run.
 
 A notebook that fails (an error in a cell, a kernel that dies) is reported by
 name with its error, and the exit code is 1; the others are still executed and
-cached.
+cached. A kernel that dies as it starts, before it has run anything, is started
+again (``execute``).
 """
 
 from __future__ import annotations
@@ -71,19 +72,34 @@ def notebooks_to_execute(root: Path, execute_config: dict) -> list[Path]:
     return notebooks
 
 
+# A kernel that dies before it answers, having run nothing: most often it lost the race for
+# the ports jupyter_client picked for it (picked free, then bound by the kernel, meanwhile taken
+# by another process: "ZMQError: Address already in use"; jupyter/jupyter_client, nteract/papermill#511).
+# Another start picks other ports.
+KERNEL_DIED_AT_START = "Kernel died before replying to kernel_info"
+KERNEL_STARTS = 3
+
+
 def execute(path: Path, timeout: int, allow_errors: bool, environment: dict):
     """Run one notebook in its own folder, as MyST-NB would; return it executed, its seconds and any error.
 
-    ``environment`` is set here, in the worker, so that the kernel it starts inherits it.
+    ``environment`` is set here, in the worker, so that the kernel it starts inherits it. A
+    kernel that dies before it has run anything is started again, up to KERNEL_STARTS times.
     """
     os.environ.update(environment)
     started = time.perf_counter()
-    notebook = nbformat.read(path, as_version=4)
-    try:
-        result = single_nb_execution(notebook, cwd=str(path.parent), timeout=timeout, allow_errors=allow_errors, meta_override=True)
-    except Exception:  # a kernel that died or did not start: nbclient raises instead of reporting
-        return notebook, time.perf_counter() - started, traceback.format_exc()
-    return notebook, result.time, result.exc_string if result.err is not None else None
+    for start in range(1, KERNEL_STARTS + 1):
+        notebook = nbformat.read(path, as_version=4)
+        try:
+            result = single_nb_execution(notebook, cwd=str(path.parent), timeout=timeout, allow_errors=allow_errors, meta_override=True)
+        except RuntimeError as error:
+            if KERNEL_DIED_AT_START in str(error) and start < KERNEL_STARTS:
+                print(f"execute: {path.name}: the kernel died as it started ({KERNEL_DIED_AT_START}); starting another", file=sys.stderr, flush=True)
+                continue
+            return notebook, time.perf_counter() - started, traceback.format_exc()
+        except Exception:  # a kernel that died while running: nbclient raises instead of reporting
+            return notebook, time.perf_counter() - started, traceback.format_exc()
+        return notebook, result.time, result.exc_string if result.err is not None else None
 
 
 def _execute_and_cache(paths, jobs, environment, root, cache, settings) -> list[str]:

@@ -417,13 +417,14 @@ def test_answers_from_the_course_library_score_nothing(built, solved):
 
 
 def _execute(notebook: Path) -> dict:
-    """Run a notebook from the top in a Jupyter kernel in its folder, as a student does with Run All."""
-    import nbformat
-    from nbclient import NotebookClient
+    """Run a notebook from the top in a Jupyter kernel in its folder, as a student does with Run All
+    (as the book's execution step runs a chapter: a kernel that dies as it starts is started again)."""
+    from tools.execute_notebooks import execute
 
-    nb = nbformat.read(notebook, as_version=4)
-    NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}).execute()
-    return nb
+    executed, _, error = execute(notebook, timeout=600, allow_errors=False, environment={})
+    if error is not None:
+        raise AssertionError(f"{notebook.name} did not run to the end:\n{error}")
+    return executed
 
 
 def _for_each_exercise(work) -> dict:
@@ -459,7 +460,7 @@ def test_blank_notebook_runs_to_the_end(name, blank_runs):
     and grader.export() writes the zip a student hands in."""
     run = blank_runs[name]
     if isinstance(run, BaseException):
-        raise run  # CellExecutionError: a cell raised
+        raise run  # a cell raised, or the kernel died
     executed, exported = run
     checks = {}
     for cell in executed.cells:

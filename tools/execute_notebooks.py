@@ -84,7 +84,7 @@ def execute(path: Path, timeout: int, allow_errors: bool, environment: dict):
     """Run one notebook in its own folder, as MyST-NB would; return it executed, its seconds and any error.
 
     ``environment`` is set here, in the worker, so that the kernel it starts inherits it. A
-    kernel that dies before it has run anything is started again, up to KERNEL_STARTS times.
+    kernel that dies before it has run anything is started again: KERNEL_STARTS starts in all.
     """
     os.environ.update(environment)
     started = time.perf_counter()
